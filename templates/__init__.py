@@ -1,0 +1,1 @@
+"""Jinja2 templates shipped with podsmith; a user directory can override any of them."""
