@@ -44,6 +44,8 @@ class RunSpec(Record):
     # Training method
     method: Literal["full", "lora", "qlora"] | None = None
     deepspeed_stage: Literal[0, 2, 3] | None = None
+    # Full fine-tuning with parameters sharded over the GPUs (ZeRO-3), instead of SFT's QLoRA default.
+    shard_model: bool = False
     gradient_checkpointing: bool = True
     attn_implementation: str = "sdpa"
     torch_dtype: str = "bfloat16"
@@ -78,6 +80,11 @@ class RunSpec(Record):
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = 0.3
     vllm_server_gpus: int = 1
+    # vLLM tensor parallel size. Colocate: GPUs per vLLM engine among the training processes. Server mode:
+    # GPUs per server replica, with one data-parallel replica per group of server GPUs.
+    tensor_parallel_size: int = 1
+    nccl_p2p_disable: bool = False
+    nccl_ib_disable: bool = False
     reasoning_tag: str = "<think>"
     reasoning_end_tag: str = "</think>"
     answer_tag: str | None = None
