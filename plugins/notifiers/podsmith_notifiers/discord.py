@@ -1,0 +1,65 @@
+"""The `discord` notifier: each event as a text message to `DISCORD_WEBHOOK_URL`.
+
+`--discord-webhook-url` on the command line sets the same setting. Error events carry the end of the
+recent output in a code block. Mentions in the text never ping anyone (`allowed_mentions` is empty).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podsmith_core.models import Event
+from podsmith_notifiers.discord_text import compose
+from podsmith_notifiers.notifier import HttpNotifier
+from podsmith_notifiers.outbox import Item, LogBatch
+from podsmith_notifiers.plugin import NotifierPlugin
+
+LEVEL_MARKS = {"error": "🔴 ", "warning": "🟠 ", "info": ""}
+
+
+def header_line(event: Event, title: str) -> str:
+    parts = [f"{LEVEL_MARKS.get(event.level, '')}**{title}**"]
+    if event.stage:
+        parts.append(f"[{event.stage}]")
+    if event.repo_id or event.project:
+        parts.append(event.repo_id or event.project or "")
+    if event.run_id:
+        parts.append(f"run {event.run_id}")
+    return " · ".join(parts)
+
+
+def render_event(event: Event, skipped: int = 0) -> str:
+    header = header_line(event, event.event)
+    if skipped:
+        header += f" ({skipped} earlier events skipped: notifier queue full)"
+    return compose(header, event.message, event.tail, len(event.tail), "Last {shown} of {total} output lines:")
+
+
+def render_log_batch(batch: LogBatch, skipped: int = 0) -> str:
+    header = header_line(batch.latest, "log")
+    if skipped:
+        header += f" ({skipped} earlier events skipped: notifier queue full)"
+    label = "{total} lines ({folded} folded), latest {shown}:"
+    return compose(header, "", list(batch.lines), batch.count, label)
+
+
+class DiscordNotifier(HttpNotifier):
+    kind = "discord"
+    log_interval_s = 10.0
+    keep_lines = 15
+
+    def render(self, item: Item, skipped: int) -> dict[str, Any]:
+        if isinstance(item, LogBatch):
+            content = render_log_batch(item, skipped)
+        else:
+            content = render_event(item, skipped)
+        return {"content": content, "allowed_mentions": {"parse": []}}
+
+
+class DiscordPlugin(NotifierPlugin):
+    name = "discord"
+    setting_key = "DISCORD_WEBHOOK_URL"
+    notifier_class = DiscordNotifier
+
+
+plugin = DiscordPlugin()
