@@ -37,8 +37,10 @@ def model_facts(spec: RunSpec, settings: Settings) -> ModelFacts | None:
 
 
 @hookspec
-def gate_check(spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> list[Finding] | None:
-    """Check the run before any Pod exists; return findings, where any error stops the run."""
+def gate_check(
+    spec: RunSpec, facts: ModelFacts | None, settings: Settings, intent: str
+) -> list[Finding] | None:
+    """Check the run before any Pod exists (`intent` is "plan" or "run"); any error finding stops the run."""
 
 
 @hookspec(firstresult=True)

@@ -1,0 +1,3 @@
+from podsmith_core.cli import main
+
+main()

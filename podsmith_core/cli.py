@@ -1,0 +1,131 @@
+"""The `podsmith` command line. Domain errors become one clear line here; PODSMITH_DEBUG=1 shows tracebacks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import click
+
+from podsmith_core.cli_errors import handle_errors
+from podsmith_core.options import build_spec, cli_settings, run_options
+
+
+def _session(params: dict[str, Any]):
+    from podsmith_core.pipeline import Session
+    from podsmith_core.plugins import build_plugin_host
+    from podsmith_core.settings import Settings
+
+    settings = Settings.load(cli=cli_settings(params), env_file=params.get("env_file"))
+    spec = build_spec(params)
+    return Session(spec, settings, build_plugin_host())
+
+
+@click.group()
+@click.version_option(package_name="podsmith")
+def main() -> None:
+    """Fine-tune a Hugging Face model on a rented GPU Pod and push the result to the Hub."""
+
+
+@main.command()
+@run_options
+@click.option("-y", "--yes", is_flag=True, help="Start without asking for confirmation.")
+@handle_errors
+def run(yes: bool, **params: Any) -> None:
+    """Check, plan, create a Pod, train, push, and remove the Pod."""
+    from podsmith_core.pipeline import execute, make_plan
+    from podsmith_core.render import print_plan
+    from podsmith_core.state import StateStore
+
+    session = _session(params)
+    plan = make_plan(session, intent="run")
+    print_plan(plan)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("Refusing to spend money without confirmation: pass -y in scripts.")
+        click.confirm("Create the Pod and start training?", abort=True)
+    state = StateStore()
+    execute(session, plan, state)
+    click.echo(f"Run {session.run_id} finished. Logs: podsmith logs {session.run_id}")
+
+
+@main.command()
+@run_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@handle_errors
+def plan(as_json: bool, **params: Any) -> None:
+    """Show what `run` would do and what it would cost; spends nothing."""
+    from podsmith_core.errors import CheckFailed
+    from podsmith_core.pipeline import make_plan
+    from podsmith_core.render import plan_json, print_findings, print_plan
+
+    session = _session(params)
+    try:
+        result = make_plan(session, intent="plan")
+    except CheckFailed as exc:
+        if as_json:
+            click.echo(json.dumps({"findings": [f.model_dump(mode="json") for f in exc.findings]}, indent=2))
+        else:
+            print_findings(exc.findings)
+        raise
+    if as_json:
+        click.echo(json.dumps(plan_json(result), indent=2))
+    else:
+        print_plan(result)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def plugins(as_json: bool) -> None:
+    """List installed plugins: name, version, kind, hooks, and load failures."""
+    from podsmith_core.plugins import build_plugin_host
+
+    host = build_plugin_host(warn=False)
+    rows = [info.as_dict() for info in sorted(host.infos, key=lambda info: (info.kind, info.name))]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        status = f"FAILED: {row['error']}" if row["error"] else ", ".join(row["hooks"])
+        click.echo(f"{row['name']:<16} {row['kind']:<9} {row['distribution']} {row['version']:<8} {status}")
+
+
+@main.command()
+@click.option("--env-file", type=click.Path(dir_okay=False))
+@click.option("--repo-id", help="Also check this model (same checks as `plan`).")
+@click.option("--trainer", default="openr1-grpo", show_default=True)
+@click.option("--provider", default="runpod", show_default=True)
+@handle_errors
+def check(env_file: str | None, repo_id: str | None, trainer: str, provider: str) -> None:
+    """Show every setting with its source and, with --repo-id, run the pre-flight checks."""
+    from podsmith_core.render import print_findings, print_settings
+    from podsmith_core.settings import Settings
+
+    settings = Settings.load(env_file=env_file)
+    print_settings(settings)
+    if repo_id is None:
+        return
+    from podsmith_core.errors import CheckFailed
+    from podsmith_core.models import RunSpec
+    from podsmith_core.pipeline import Session, make_plan
+    from podsmith_core.plugins import build_plugin_host
+
+    session = Session(RunSpec(repo_id=repo_id, trainer=trainer, provider=provider), settings, build_plugin_host())
+    try:
+        plan = make_plan(session, intent="plan")
+    except CheckFailed as exc:
+        print_findings(exc.findings)
+        raise
+    print_findings(plan.findings)
+    click.echo("All checks passed.")
+
+
+from podsmith_core.cli_manage import down, gpus, logs, status  # noqa: E402
+
+for command in (down, gpus, logs, status):
+    main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

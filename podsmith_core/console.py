@@ -1,0 +1,26 @@
+"""Built-in console notifier: streamed lines with their `[setup]`/`[train]` prefix, other events as status."""
+
+from __future__ import annotations
+
+import sys
+
+from podsmith_core.hookspecs import hookimpl
+from podsmith_core.models import Event
+
+
+class ConsoleNotifier:
+    def __init__(self) -> None:
+        self.quiet = False
+
+    @hookimpl
+    def notify(self, event: Event) -> None:
+        if self.quiet:
+            return
+        if event.event == "log":
+            print(f"[{event.stage or 'remote'}] {event.message}", flush=True)
+            return
+        stream = sys.stderr if event.level == "error" else sys.stdout
+        print(f"podsmith: {event.message}", file=stream, flush=True)
+
+
+plugin = ConsoleNotifier()

@@ -1,0 +1,170 @@
+"""Command-line options shared by `run`, `plan` and `check`, and their conversion into a RunSpec.
+
+The original tool's flag names are kept (`--repo-id`, `--gpu-count`, `--sft`, `--image`, `--skip-setup`,
+`--no-vllm`, ...). Only click is imported here so that `podsmith --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+GPU_COUNTS = ("1", "2", "4", "6", "8")
+
+
+def _options() -> list[Callable]:
+    o = click.option
+    return [
+        o("--repo-id", required=True, help="Base model: org/name, org/name@revision, a Hub URL, or a local directory."),
+        o("--trainer", default="openr1-grpo", show_default=True, help="Trainer plugin (see `podsmith plugins`)."),
+        o("--provider", default="runpod", show_default=True, help="Provider plugin: runpod, local, ssh, ..."),
+        o("--sft", is_flag=True, help="Supervised fine-tuning: selects the trainer's -sft variant."),
+        o("--project", default="podsmith", show_default=True, help="Project name sent with every event."),
+        o("--env-file", type=click.Path(dir_okay=False), help="Read settings from this file instead of ./.env."),
+        o("--host", help="For --provider ssh: the machine as user@host[:port]."),
+        # GPU choice
+        o("--gpu-count", type=click.Choice(GPU_COUNTS), help="GPUs per Pod; chosen from the estimate when omitted."),
+        o("--gpu-type", help="Force one GPU type by provider id, e.g. 'NVIDIA H100 80GB HBM3'."),
+        o("--gpu-policy", type=click.Choice(["prefer", "cheapest"]), default="prefer", show_default=True,
+          help="prefer: L40S, then A100 SXM, then H100 SXM; cheapest: lowest $/h that fits."),
+        o("--cloud-type", type=click.Choice(["ALL", "SECURE", "COMMUNITY"]), default="ALL", show_default=True),
+        o("--max-price", "max_price_per_hour", type=float, help="Maximum price of the Pod in $/h."),
+        # Pod
+        o("--image", help="Container image of the Pod."),
+        o("--skip-setup", is_flag=True, help="Skip installing the training stack (the image has it)."),
+        o("--volume-gb", type=click.IntRange(10, 10000), default=300, show_default=True, help="Volume size in GB."),
+        o("--container-disk-gb", type=click.IntRange(5, 2000), default=50, show_default=True),
+        o("--ssh-timeout-min", type=click.FloatRange(0.1, 120), default=20.0, show_default=True,
+          help="Minutes to wait for the Pod's SSH port."),
+        o("--keep-pod", is_flag=True, help="Keep the Pod after the run (you pay until `podsmith down`)."),
+        o("--detach", is_flag=True, help="Return once training runs; follow with `podsmith logs`."),
+        # Method
+        o("--method", type=click.Choice(["full", "lora", "qlora"]), help="Fine-tuning method (trainer default when omitted)."),
+        o("--deepspeed-stage", type=click.Choice(["0", "2", "3"]), help="DeepSpeed ZeRO stage (0 = DDP)."),
+        o("--shard-model", is_flag=True, help="Full fine-tuning sharded with ZeRO-3."),
+        o("--no-gradient-checkpointing", is_flag=True),
+        o("--attn-implementation", default="sdpa", show_default=True, help="sdpa, eager or flash_attention_2."),
+        o("--lora-r", type=click.IntRange(1, 1024), default=16, show_default=True),
+        o("--lora-alpha", type=click.IntRange(1, 4096), default=32, show_default=True),
+        o("--lora-target-modules", help="Comma-separated module names, or all-linear."),
+        o("--beta", type=float, default=0.0, show_default=True, help="GRPO KL coefficient (a reference model when > 0)."),
+        # Data and hyperparameters
+        o("--dataset-name", help="Dataset on the Hub (org/name) or a local directory."),
+        o("--dataset-config"),
+        o("--dataset-train-split", default="train", show_default=True),
+        o("--dataset-prompt-column", default="prompt", show_default=True),
+        o("--dataset-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True),
+        o("--dataset-seed", type=int, default=42, show_default=True),
+        o("--num-train-epochs", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True),
+        o("--max-steps", type=int, default=-1, show_default=True, help="Stop after this many steps (-1: epochs decide)."),
+        o("--per-device-train-batch-size", "--batch-size", type=click.IntRange(1), default=1, show_default=True),
+        o("--gradient-accumulation-steps", type=click.IntRange(1), default=4, show_default=True),
+        o("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True),
+        o("--max-prompt-length", type=click.IntRange(1), default=512, show_default=True),
+        o("--max-completion-length", type=click.IntRange(1), default=1024, show_default=True),
+        o("--num-generations", type=click.IntRange(1), help="GRPO completions per prompt (16, adjusted, when omitted)."),
+        o("--save-steps", type=click.IntRange(1), default=500, show_default=True),
+        o("--seed", type=int, default=42, show_default=True),
+        # GRPO generation and rewards
+        o("--no-vllm", is_flag=True, help="GRPO: generate with transformers instead of vLLM."),
+        o("--vllm-mode", type=click.Choice(["colocate", "server"]), default="colocate", show_default=True),
+        o("--vllm-gpu-memory-utilization", type=click.FloatRange(0.05, 0.95), default=0.3, show_default=True),
+        o("--reasoning-tag", default="<think>", show_default=True),
+        o("--reasoning-end-tag", default="</think>", show_default=True),
+        o("--answer-tag", help="Enable answer tags, e.g. '<answer>'."),
+        o("--answer-end-tag", help="e.g. '</answer>'."),
+        o("--reward-funcs", help="Comma-separated reward functions (the trainer's default set when omitted)."),
+        o("--reward-weights", help="Comma-separated weights, one per reward function."),
+        o("--system-prompt"),
+        # Chat template, setup, output
+        o("--chat-template", type=click.Path(), help="Chat template FILE for models without one."),
+        o("--custom-dependencies", help="Extra pip requirements for the Pod, comma-separated."),
+        o("--transformers-version", help="Pin transformers on the Pod."),
+        o("--report-to", default="none", show_default=True, help="none, wandb or tensorboard."),
+        o("--hub-model-id", help="Target repo for the result (bare name → your namespace)."),
+        o("--no-push", is_flag=True, help="Train without pushing to the Hub."),
+        o("--public", is_flag=True, help="Make the pushed repo public (private by default)."),
+        o("--merge-model", is_flag=True, help="After LoRA/QLoRA, push the merged model to <hub id>-merged."),
+        o("--output-dir", help="Output directory on the Pod."),
+        o("--trust-remote-code", is_flag=True),
+        o("--debug-remote", is_flag=True, help="Trace the remote scripts (set -x); secret lines are never traced."),
+        o("--discord-webhook-url", help="Discord webhook URL (or DISCORD_WEBHOOK_URL)."),
+        o("--opt", "options", multiple=True, help="key=value for third-party plugins; repeatable."),
+    ]
+
+
+def run_options(function: Callable) -> Callable:
+    for option in reversed(_options()):
+        function = option(function)
+    return function
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _sft_trainer(trainer: str) -> str:
+    from podsmith_core.errors import UsageError
+
+    if trainer.endswith("-sft"):
+        return trainer
+    if trainer.endswith("-grpo"):
+        return trainer[: -len("-grpo")] + "-sft"
+    raise UsageError(f"--sft has no SFT variant of trainer {trainer!r}.", "Pass an -sft trainer with --trainer.")
+
+
+def build_spec(params: dict[str, Any]):
+    """Turn parsed options into a validated RunSpec; invalid values raise UsageError naming the option."""
+    from pydantic import ValidationError
+
+    from podsmith_core.errors import UsageError
+    from podsmith_core.models import RunSpec
+
+    params = dict(params)
+    for key in ("env_file", "discord_webhook_url"):
+        params.pop(key, None)
+    trainer = params["trainer"]
+    if params.pop("sft"):
+        trainer = _sft_trainer(trainer)
+    weights = _split(params.pop("reward_weights"))
+    try:
+        reward_weights = [float(weight) for weight in weights] if weights else None
+    except ValueError as exc:
+        raise UsageError(f"Invalid --reward-weights {weights!r}: {exc}.", "Pass numbers separated by commas.") from exc
+    options: dict[str, str] = {}
+    for item in params.pop("options"):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"Invalid --opt {item!r}.", "Write it as key=value.")
+        options[key] = value
+    shard = params.pop("shard_model")
+    stage = params.pop("deepspeed_stage")
+    values = {
+        **params,
+        "trainer": trainer,
+        "gpu_count": int(params["gpu_count"]) if params["gpu_count"] else None,
+        "deepspeed_stage": int(stage) if stage is not None else (3 if shard else None),
+        "method": params["method"] or ("full" if shard else None),
+        "gradient_checkpointing": not params.pop("no_gradient_checkpointing"),
+        "use_vllm": not params.pop("no_vllm"),
+        "push_to_hub": not params.pop("no_push"),
+        "lora_target_modules": _split(params["lora_target_modules"]),
+        "reward_funcs": _split(params["reward_funcs"]),
+        "reward_weights": reward_weights,
+        "custom_dependencies": _split(params["custom_dependencies"]) or [],
+        "options": options,
+    }
+    try:
+        return RunSpec(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = "--" + str(error["loc"][0]).replace("_", "-")
+        raise UsageError(f"Invalid {field} {error.get('input')!r}: {error['msg']}.", f"Fix {field}.") from exc
+
+
+def cli_settings(params: dict[str, Any]) -> dict[str, str | None]:
+    """Return settings given as options, which rank above `.env` and the environment."""
+    return {"DISCORD_WEBHOOK_URL": params.get("discord_webhook_url")}

@@ -1,0 +1,345 @@
+"""The run pipeline: check → estimate → select → create → run → cleanup.
+
+Everything that can fail without a Pod runs in `make_plan`, before any provider hook that spends money.
+`execute` destroys the Pod in every exit path (success, exception, Ctrl-C, SIGTERM) unless the user asked
+to keep it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from podsmith_core.errors import (
+    AuthError,
+    CapacityError,
+    CheckFailed,
+    PlanError,
+    PodsmithError,
+    PodStartError,
+    ProviderError,
+    RemoteJobFailed,
+)
+from podsmith_core.models import (
+    Event,
+    Finding,
+    GpuCandidate,
+    MemoryEstimate,
+    ModelFacts,
+    PodHandle,
+    RunResult,
+    RunSpec,
+    TrainerPlan,
+)
+from podsmith_core.plugins import PluginHost
+from podsmith_core.settings import Settings
+from podsmith_core.state import StateStore, pod_name, short_run_id
+
+log = logging.getLogger("podsmith.pipeline")
+
+DESTROY_ATTEMPTS = 4
+TAIL_LINES = 60
+NOTIFY_FLUSH_DEADLINE_S = 10.0
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised in the main thread so cleanup runs like on Ctrl-C."""
+
+
+@dataclass
+class Plan:
+    spec: RunSpec
+    facts: ModelFacts
+    findings: list[Finding]
+    trainer_plan: TrainerPlan | None = None
+    candidates: list[GpuCandidate] = field(default_factory=list)
+    estimate: MemoryEstimate | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.level == "error"]
+
+    @property
+    def chosen(self) -> GpuCandidate | None:
+        return next((candidate for candidate in self.candidates if candidate.fits), None)
+
+
+class Session:
+    """One command's view of the plugins: the chosen provider and trainer, settings, and event dispatch."""
+
+    def __init__(self, spec: RunSpec, settings: Settings, host: PluginHost, run_id: str | None = None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.host = host
+        self.run_id = run_id or short_run_id()
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        # Name of a Pod whose create call is in flight, so cleanup can find it after an interruption.
+        self.pending_pod_name: str | None = None
+        # Local copy of the streamed output (redacted), read back by `podsmith logs`.
+        self.log_path: Path | None = None
+        from podsmith_core.redact import Redactor
+
+        self.redactor = Redactor(settings.secret_values())
+
+    def call(self, hook: str, **kwargs):
+        caller = self.host.caller(hook, self.spec.provider, self.spec.trainer)
+        return caller(settings=self.settings, **kwargs)
+
+    def emit(self, event: Event) -> None:
+        """Send an event to every notifier, with secrets removed and the run's identity filled in."""
+        if event.event == "log":
+            self.tail.append(event.message)
+        update = {
+            "message": self.redactor.redact(event.message),
+            "tail": [self.redactor.redact(line) for line in event.tail],
+            "run_id": event.run_id or self.run_id,
+            "project": event.project or self.spec.project,
+            "repo_id": event.repo_id or self.spec.repo_id,
+        }
+        clean = event.model_copy(update=update)
+        if self.log_path is not None:
+            with open(self.log_path, "a", encoding="utf-8") as handle:
+                prefix = f"[{clean.stage}] " if clean.event == "log" else "podsmith: "
+                handle.write(prefix + clean.message + "\n")
+        self.host.broadcast_isolated(
+            "notify", self.spec.provider, self.spec.trainer, event=clean, settings=self.settings
+        )
+
+    def say(self, event: str, message: str, **fields) -> None:
+        self.emit(Event(event=event, message=message, **fields))
+
+
+def make_plan(session: Session, intent: str = "plan") -> Plan:
+    """Run every check that needs no Pod and return the plan; raise CheckFailed when any check fails."""
+    spec, host = session.spec, session.host
+    host.require("provider", spec.provider)
+    host.require("trainer", spec.trainer)
+
+    facts = session.call("model_facts", spec=spec) or ModelFacts(repo_id=spec.repo_id, revision=spec.revision)
+    findings: list[Finding] = []
+    for result in host.broadcast_isolated(
+        "gate_check", spec.provider, spec.trainer, spec=spec, facts=facts, settings=session.settings, intent=intent
+    ):
+        findings.extend(result or [])
+
+    plan = Plan(spec=spec, facts=facts, findings=findings)
+    try:
+        plan.trainer_plan = session.call("prepare_run", spec=spec, facts=facts)
+    except PlanError as exc:
+        findings.append(Finding(level="error", code="trainer-plan", message=exc.message, fix=exc.fix, source=spec.trainer))
+    if plan.trainer_plan is not None:
+        for notice in plan.trainer_plan.notices:
+            findings.append(Finding(level="info", code="trainer-notice", message=notice, source=spec.trainer))
+    if plan.errors:
+        raise CheckFailed(plan.errors)
+
+    def estimator(gpu_count: int) -> MemoryEstimate:
+        return session.call("estimate", spec=spec, facts=facts, gpu_count=gpu_count)
+
+    plan.candidates = session.call("select_gpu", spec=spec, estimator=estimator) or []
+    chosen = plan.chosen
+    if chosen is not None and chosen.gpu_count > 0:
+        plan.estimate = estimator(chosen.gpu_count)
+    if chosen is None:
+        rows = "; ".join(f"{c.gpu_count}x {c.gpu_type_id}: {c.reason}" for c in plan.candidates) or "no GPU offered"
+        findings.append(
+            Finding(
+                level="error",
+                code="no-gpu-fits",
+                message=f"No GPU offered by {spec.provider!r} fits this run ({rows}).",
+                fix="Lower the memory need (--method lora or qlora, a smaller batch, --no-vllm) or allow more GPUs.",
+                source=spec.provider,
+            )
+        )
+        raise CheckFailed(plan.errors)
+    return plan
+
+
+def _install_sigterm() -> Callable[[], None]:
+    def handler(_signum, _frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: the caller owns signals
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def execute(
+    session: Session,
+    plan: Plan,
+    state: StateStore,
+    on_pod: Callable[[PodHandle], None] | None = None,
+) -> RunResult:
+    """Create a Pod from the ranked candidates, run the trainer on it, and always clean up."""
+    spec = session.spec
+    session.log_path = state.path.parent / "runs" / f"{session.run_id}.log"
+    session.log_path.parent.mkdir(parents=True, exist_ok=True)
+    state.add_run(session.run_id, spec.provider, spec.trainer, spec.repo_id, str(session.log_path))
+    restore_sigterm = _install_sigterm()
+    pod: PodHandle | None = None
+    outcome = "failed"
+    try:
+        session.say("start", f"Run {session.run_id}: {spec.trainer} on {spec.repo_id} with provider {spec.provider}.")
+        pod = _create_first_fitting(session, plan, state)
+        if on_pod:
+            on_pod(pod)
+        result = _run_trainer(session, plan, pod)
+        outcome = "succeeded" if result.exit_status == 0 else "failed"
+        if result.exit_status != 0:
+            raise RemoteJobFailed(f"Training exited with status {result.exit_status}.", result.exit_status, list(session.tail))
+        state.update_run(session.run_id, status=outcome, hub_model_id=result.hub_repo)
+        session.say("done", _summary(result), data=result.model_dump(mode="json"))
+        return result
+    except (KeyboardInterrupt, Terminated) as exc:
+        outcome = "interrupted"
+        reason = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+        session.say("interrupted", f"Run {session.run_id} interrupted by {reason}.", level="warning")
+        raise
+    except PodsmithError as exc:
+        session.say("error", f"Run {session.run_id} failed: {exc}", level="error", tail=list(session.tail))
+        raise
+    finally:
+        state.update_run(session.run_id, status=outcome)
+        _cleanup(session, state, pod)
+        restore_sigterm()
+        session.host.broadcast_isolated(
+            "flush_notifications", spec.provider, spec.trainer,
+            deadline_s=NOTIFY_FLUSH_DEADLINE_S, settings=session.settings,
+        )
+
+
+def _create_first_fitting(session: Session, plan: Plan, state: StateStore) -> PodHandle:
+    """Try fitting candidates in order; capacity and start failures move on to the next one."""
+    spec = session.spec
+    reasons: list[tuple[GpuCandidate, str]] = []
+    fitting = [candidate for candidate in plan.candidates if candidate.fits]
+    for attempt, candidate in enumerate(fitting, start=1):
+        name = pod_name(session.run_id) if attempt == 1 else f"{pod_name(session.run_id)}-{attempt}"
+        label = f"{candidate.gpu_count}x {candidate.gpu_type_id} ({candidate.cloud_type})"
+        session.say("create", f"Creating Pod {name} on {label}.")
+        state.upsert_pod(
+            name, session.run_id, spec.provider, "creating",
+            gpu_type_id=candidate.gpu_type_id, gpu_count=candidate.gpu_count, price_per_hour=candidate.price_per_hour,
+        )
+        session.pending_pod_name = name
+        try:
+            pod = session.call("create_pod", spec=spec, candidate=candidate, name=name)
+        except (CapacityError, PodStartError) as exc:
+            state.update_pod(name, status="failed-create")
+            reasons.append((candidate, str(exc)))
+            next_label = "trying the next candidate" if attempt < len(fitting) else "no candidates left"
+            session.say("failover", f"{label}: {exc} — {next_label}.", level="warning")
+            continue
+        except AuthError:
+            state.update_pod(name, status="failed-create")
+            raise
+        session.pending_pod_name = None
+        if pod is None:
+            raise ProviderError(f"Provider {spec.provider!r} returned no Pod for {label}.")
+        state.update_pod(
+            name, status="running", pod_id=pod.pod_id, host_key=pod.host_key, workspace=pod.workspace,
+            handle=pod.model_dump_json(),
+        )
+        session.say("pod-ready", f"Pod {pod.name} ({pod.pod_id}) is ready on {label}.")
+        return pod
+    table = "\n".join(f"  {c.gpu_count}x {c.gpu_type_id} ({c.cloud_type}): {reason}" for c, reason in reasons)
+    raise ProviderError(
+        f"No Pod could be created; every candidate failed:\n{table}",
+        "Try again later, allow more GPU types (--gpu-policy cheapest) or another --cloud-type.",
+    )
+
+
+def _run_trainer(session: Session, plan: Plan, pod: PodHandle) -> RunResult:
+    from podsmith_core.transport import connect
+
+    assert plan.trainer_plan is not None
+    transport = connect(pod, session.settings)
+    try:
+        return session.call(
+            "run_remote", spec=session.spec, plan=plan.trainer_plan, pod=pod, transport=transport, emit=session.emit
+        )
+    finally:
+        transport.close()
+
+
+def _cleanup(session: Session, state: StateStore, pod: PodHandle | None) -> None:
+    """Destroy the Pod (or a Pod whose create was interrupted), with retries; never raises."""
+    spec = session.spec
+    pending = session.pending_pod_name
+    previous_sigint = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:
+        previous_sigint = None
+    try:
+        if pod is not None and (spec.keep_pod or spec.detach):
+            session.say("kept", f"Pod {pod.name} ({pod.pod_id}) is kept. Remove it with: podsmith down {pod.name}")
+            state.update_pod(pod.name, status="kept")
+            return
+        if pod is None and pending:
+            pod = _find_pending_pod(session, pending)
+        if pod is None:
+            return
+        _destroy_with_retries(session, state, pod)
+    finally:
+        if previous_sigint is not None:
+            signal.signal(signal.SIGINT, previous_sigint)
+
+
+def _find_pending_pod(session: Session, name: str) -> PodHandle | None:
+    """Look up a Pod whose create call was interrupted, by its unique name."""
+    try:
+        records = session.call("list_pods", name_prefix=name) or []
+    except Exception as exc:  # noqa: BLE001 - cleanup continues whatever the provider raises
+        session.say("cleanup-warning", f"Could not list Pods to find {name}: {exc}", level="warning")
+        return None
+    for record in records:
+        if record.name == name:
+            return PodHandle(pod_id=record.pod_id, name=record.name, provider=session.spec.provider, workspace="")
+    return None
+
+
+def _destroy_with_retries(session: Session, state: StateStore, pod: PodHandle) -> None:
+    delay = 2.0
+    for attempt in range(1, DESTROY_ATTEMPTS + 1):
+        try:
+            session.call("destroy_pod", pod=pod)
+        except Exception as exc:  # noqa: BLE001 - every failure is retried, the last one reported
+            log.warning("Destroying Pod %s failed (attempt %d): %s", pod.pod_id, attempt, type(exc).__name__)
+            if attempt == DESTROY_ATTEMPTS:
+                state.update_pod(pod.name, status="cleanup-failed")
+                session.say(
+                    "cleanup-failed",
+                    f"Could not terminate Pod {pod.name} ({pod.pod_id}): {exc}. "
+                    f"It may still be billing. Remove it with: podsmith down {pod.name} --provider {pod.provider}",
+                    level="error",
+                )
+                return
+            time.sleep(delay)
+            delay *= 2
+            continue
+        state.update_pod(pod.name, status="terminated")
+        session.say("terminated", f"Pod {pod.name} ({pod.pod_id}) terminated.")
+        return
+
+
+def _summary(result: RunResult) -> str:
+    parts = [f"Training finished with exit status {result.exit_status}."]
+    if result.steps is not None:
+        parts.append(f"Steps: {result.steps}.")
+    if result.final_loss is not None:
+        parts.append(f"Final loss: {result.final_loss:.4f}.")
+    if result.duration_s is not None:
+        parts.append(f"Duration: {result.duration_s:.0f} s.")
+    if result.output_dir:
+        parts.append(f"Output: {result.output_dir}.")
+    if result.hub_url or result.hub_repo:
+        parts.append(f"Hub: {result.hub_url or result.hub_repo}.")
+    return " ".join(parts)
