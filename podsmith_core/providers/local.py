@@ -2,6 +2,9 @@
 
 GPUs come from `nvidia-smi` when it exists; otherwise the run trains on the CPU. Destroying the Pod stops
 any job still running and deletes the secrets, and keeps the outputs.
+
+`PodHandle.data["python"]` is the interpreter running podsmith: trainers use it as the base Python of the
+Pod, so a training stack already installed next to podsmith is reused instead of downloaded again.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -96,6 +100,7 @@ class LocalProvider:
             cloud_type="local",
             price_per_hour=0.0,
             workspace=str(workspace.resolve()),
+            data={"python": sys.executable},
         )
 
     @hookimpl
