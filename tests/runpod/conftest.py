@@ -50,4 +50,4 @@ def make_settings(
 
 @pytest.fixture
 def spec() -> RunSpec:
-    return RunSpec(repo_id="org/tiny-model", ssh_timeout_min=0.05)
+    return RunSpec(repo_id="org/tiny-model", ssh_timeout_min=0.02)

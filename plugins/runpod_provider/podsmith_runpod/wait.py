@@ -55,6 +55,10 @@ def read_ssh_banner(host: str, port: int, timeout: float = BANNER_TIMEOUT_S) -> 
     return received.startswith(b"SSH-")
 
 
+def format_duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 def _not_ready_reason(pod: dict[str, Any], address: tuple[str, int] | None) -> str:
     status = pod.get("desiredStatus") or "UNKNOWN"
     if status != "RUNNING":
@@ -101,7 +105,7 @@ def wait_until_ready(
         reason = _not_ready_reason(pod, address)
         remaining = deadline - clock()
         if remaining <= 0:
-            raise PodStartError(f"Pod {pod_id} was not reachable over SSH within {timeout_s / 60:.1f} min ({reason}).")
+            raise PodStartError(f"Pod {pod_id} was not reachable over SSH within {format_duration(timeout_s)} ({reason}).")
         log.debug("Pod %s not ready (%s); next check in %.1f s", pod_id, reason, min(interval, remaining))
         client.sleep(min(interval, remaining))
         interval = min(interval * 1.5, MAX_POLL_INTERVAL_S)
