@@ -116,6 +116,10 @@ class FakeProvider:
             self.destroy_failures -= 1
             raise RuntimeError("destroy failed on purpose")
         self.live.pop(pod.pod_id, None)
+        _stop_jobs(Path(pod.workspace))
+        # A marker file lets tests in another process see that the Pod was destroyed.
+        (self.root / f"{pod.name}.destroyed").parent.mkdir(parents=True, exist_ok=True)
+        (self.root / f"{pod.name}.destroyed").write_text(pod.pod_id)
         return True
 
     @hookimpl
@@ -129,6 +133,14 @@ class FakeProvider:
 
     def hook_names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+
+def _stop_jobs(workspace: Path) -> None:
+    from podsmith_core.transport.jobs import RemoteJob
+    from podsmith_core.transport.local import LocalTransport
+
+    for pid_file in sorted((workspace / "logs").glob("*.pid")):
+        RemoteJob(LocalTransport(), str(workspace), pid_file.stem).stop(grace_s=2)
 
 
 def fake_candidate(gpu_type_id: str, gpu_count: int = 1, memory_gb: float = 80.0) -> GpuCandidate:

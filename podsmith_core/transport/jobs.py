@@ -19,12 +19,19 @@ from podsmith_core.transport.streamer import LogFollower
 # shell text.
 LAUNCHER = r"""
 script="$1"; log="$2"; status="$3"; pidfile="$4"; workdir="$5"
-rm -f "$status" "$status.tmp"
+rm -f "$status" "$status.tmp" "$pidfile"
 : > "$log"
 cd "$workdir" || exit 97
-setsid bash -c 'bash "$1" >> "$2" 2>&1 < /dev/null; echo $? > "$3.tmp"; mv "$3.tmp" "$3"' \
-    podsmith-job "$script" "$log" "$status" > /dev/null 2>&1 < /dev/null &
-echo $! > "$pidfile"
+setsid bash -c 'echo $$ > "$4.tmp"; mv "$4.tmp" "$4"; bash "$1" >> "$2" 2>&1 < /dev/null; echo $? > "$3.tmp"; mv "$3.tmp" "$3"' \
+    podsmith-job "$script" "$log" "$status" "$pidfile" > /dev/null 2>&1 < /dev/null &
+# The job writes its pid file from inside its new session: once the file exists, the job no longer
+# belongs to this shell's process group, so losing the connection cannot kill it.
+for _ in $(seq 1 200); do
+    [ -s "$pidfile" ] && exit 0
+    sleep 0.05
+done
+echo "job did not start within 10 s" >&2
+exit 98
 """
 
 # Stops a job's whole process group: TERM first, KILL after a grace period.

@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+from podsmith_core.state import StateStore, pod_name
+
+
+def test_run_and_pod_round_trip(tmp_path):
+    store = StateStore(tmp_path / "state.db")
+    store.add_run("abcd1234", "runpod", "openr1-grpo", "org/model", "/logs/abcd1234.log")
+    store.upsert_pod(pod_name("abcd1234"), "abcd1234", "runpod", "creating", gpu_type_id="NVIDIA L40S", gpu_count=1)
+    store.update_pod("podsmith-abcd1234", status="running", pod_id="pod-1", price_per_hour=0.86)
+
+    pod = store.pod("podsmith-abcd1234")
+    assert (pod.pod_id, pod.status, pod.gpu_type_id, pod.price_per_hour) == ("pod-1", "running", "NVIDIA L40S", 0.86)
+    assert store.run("abcd1234").log_path == "/logs/abcd1234.log"
+    assert [p.name for p in store.pods(active_only=True)] == ["podsmith-abcd1234"]
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from podsmith_core.state import StateStore
+store = StateStore(Path(sys.argv[1]))
+for index in range(50):
+    run_id = f"{sys.argv[2]}{index:04d}"
+    store.add_run(run_id, "local", "trl-sft", "org/m", None)
+    store.upsert_pod(f"podsmith-{run_id}", run_id, "local", "running")
+"""
+
+
+def test_two_processes_write_at_once(tmp_path):
+    path = tmp_path / "state.db"
+    StateStore(path)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), prefix]) for prefix in ("aaaa", "bbbb")
+    ]
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
+    store = StateStore(path)
+    assert len(store.runs(limit=1000)) == 100
+    assert len(store.pods()) == 100
