@@ -32,15 +32,28 @@ def render_event(event: Event, skipped: int = 0) -> str:
     header = header_line(event, event.event)
     if skipped:
         header += f" ({skipped} earlier events skipped: notifier queue full)"
-    return compose(header, event.message, event.tail, len(event.tail), "Last {shown} of {total} output lines:")
+    return compose(header, event.message, event.tail, len(event.tail), tail_label)
 
 
 def render_log_batch(batch: LogBatch, skipped: int = 0) -> str:
     header = header_line(batch.latest, "log")
     if skipped:
         header += f" ({skipped} earlier events skipped: notifier queue full)"
-    label = "{total} lines ({folded} folded), latest {shown}:"
-    return compose(header, "", list(batch.lines), batch.count, label)
+    return compose(header, "", list(batch.lines), batch.count, log_label)
+
+
+def tail_label(shown: int, total: int) -> str:
+    return f"Last {shown} of {total} output lines:" if shown < total else f"Output ({total} {plural(total, 'line')}):"
+
+
+def log_label(shown: int, total: int) -> str:
+    if shown == total:
+        return f"{total} {plural(total, 'line')}:"
+    return f"{total} lines, {total - shown} folded, latest {shown}:"
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
 
 
 class DiscordNotifier(HttpNotifier):

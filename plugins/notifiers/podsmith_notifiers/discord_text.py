@@ -9,6 +9,7 @@ carry the error, and a line too long to fit keeps its end.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 CONTENT_LIMIT = 2000
 ZERO_WIDTH_SPACE = "\u200b"
@@ -73,11 +74,13 @@ def fit_lines(lines: list[str], budget: int) -> list[str]:
     return kept
 
 
-def compose(header: str, message: str, lines: list[str], total_lines: int, lines_label: str) -> str:
+def compose(
+    header: str, message: str, lines: list[str], total_lines: int, label_for: Callable[[int, int], str]
+) -> str:
     """Return the message content: header, message, then the last `lines` in a code block, within the limit.
 
-    `total_lines` is how many lines the output had. `lines_label` is formatted with `shown`, `total` and
-    `folded` (total minus shown), for example "Last {shown} of {total} output lines:".
+    `total_lines` is how many lines the output had. `label_for(shown, total)` returns the line above the
+    code block, for example "Last 12 of 200 output lines:".
     """
     header = neutralise_fences(header)
     message = neutralise_fences(message)
@@ -91,10 +94,15 @@ def compose(header: str, message: str, lines: list[str], total_lines: int, lines
     message_limit = int(CONTENT_LIMIT * MESSAGE_SHARE_WITH_OUTPUT)
     head = f"{header}\n{shorten_middle(message, message_limit)}" if message else header
 
-    widest_label = lines_label.format(shown=total_lines, total=total_lines, folded=total_lines)
-    overhead = discord_length(head) + 1 + discord_length(widest_label) + 1 + len(FENCE_OPEN) + len(FENCE_CLOSE)
-    shown = fit_lines(lines, CONTENT_LIMIT - overhead)
+    budget = CONTENT_LIMIT - discord_length(head) - 2 - len(FENCE_OPEN) - len(FENCE_CLOSE)
+    label = label_for(total_lines, total_lines)
+    while True:
+        shown = fit_lines(lines, budget - discord_length(label))
+        fitted_label = label_for(len(shown), total_lines)
+        if discord_length(fitted_label) <= discord_length(label):
+            break
+        # The label grew once fewer lines fit ("Last 9 of 200 ..."): fit again with the longer label.
+        label = fitted_label
 
-    label = lines_label.format(shown=len(shown), total=total_lines, folded=total_lines - len(shown))
     block = FENCE_OPEN + "\n".join(shown) + FENCE_CLOSE
-    return f"{head}\n{label}\n{block}"
+    return f"{head}\n{fitted_label}\n{block}"

@@ -109,8 +109,14 @@ class HttpNotifier:
         return self.wait_flushed()
 
     def begin_flush(self, deadline: float) -> None:
-        """Send queued log batches without throttling from now on, until `deadline` (a monotonic time)."""
+        """Send queued log batches without throttling from now on, until `deadline` (a monotonic time).
+
+        A flush already running keeps its deadline when that is earlier.
+        """
         with self._cond:
+            running = self._active_deadline()
+            if running is not None:
+                deadline = min(deadline, running)
             self._flush_deadline = deadline
         self._poke()
 
@@ -207,7 +213,8 @@ class HttpNotifier:
         while True:
             self._wake.clear()
             with self._cond:
-                item, wait_s = self._outbox.pop_ready(time.monotonic(), flushing=self._flush_deadline is not None)
+                flushing = self._active_deadline() is not None
+                item, wait_s = self._outbox.pop_ready(time.monotonic(), flushing=flushing)
                 skipped = self._outbox.take_skipped() if item is not None else 0
                 self._busy = item is not None
                 if item is None:
@@ -246,8 +253,15 @@ class HttpNotifier:
             self.stats.failed += 1
             self._consecutive_failures += 1
 
-    def _remaining_s(self) -> float:
+    def _active_deadline(self) -> float | None:
+        """Return the deadline of the running flush; None when no flush runs or its deadline has passed."""
         deadline = self._flush_deadline
+        if deadline is None or deadline <= time.monotonic():
+            return None
+        return deadline
+
+    def _remaining_s(self) -> float:
+        deadline = self._active_deadline()
         return float("inf") if deadline is None else deadline - time.monotonic()
 
     async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> bool:
