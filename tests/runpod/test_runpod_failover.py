@@ -59,6 +59,7 @@ def test_capacity_messages(runpod_emulator: RunpodEmulator, provider, spec, make
 
     assert message in str(caught.value)
     assert "NVIDIA L40S x1 (ALL)" in str(caught.value)
+    assert caught.value.__context__ is None
     assert runpod_emulator.count("podFindAndDeployOnDemand") == 1
     assert runpod_emulator.live_pods() == []
 

@@ -114,13 +114,15 @@ class RunpodClient:
     def backoff_s(self, attempt: int) -> float:
         return min(self.retry_base_s * (2**attempt), 30.0)
 
-    def auth_error(self, exc: BaseException) -> AuthError:
-        return AuthError(f"Runpod rejected the request ({self.describe(exc)}).", AUTH_FIX)
+    def auth_error(self, summary: str) -> AuthError:
+        return AuthError(f"Runpod rejected the request ({summary}).", AUTH_FIX)
 
     def read(self, operation: str, call: Callable[[Any], T]) -> T:
         """Run a read-only SDK call, retrying transient failures with exponential backoff.
 
         The SDK hides response headers, so a 429's Retry-After cannot be honoured; the backoff stands in.
+        Errors are raised outside the `except` block, so the SDK exception (whose `.query` holds the
+        request text) is not kept as their `__context__`.
         """
         runpod = self.sdk()
         for attempt in range(self.read_attempts):
@@ -128,18 +130,19 @@ class RunpodClient:
                 return call(runpod)
             except Exception as exc:  # noqa: BLE001 - the SDK raises several unrelated types; classify() sorts them
                 kind = classify(exc)
-                if kind == AUTH:
-                    raise self.auth_error(exc) from None
-                if kind != TRANSIENT:
-                    raise ProviderError(f"Runpod {operation} failed: {self.describe(exc)}") from None
-                if attempt + 1 == self.read_attempts:
-                    raise ProviderError(
-                        f"Runpod {operation} failed {self.read_attempts} times: {self.describe(exc)}",
-                        "Check https://status.runpod.io and try again.",
-                    ) from None
-                delay = self.backoff_s(attempt)
-                log.warning("Runpod %s failed (%s); retry %d in %.1f s", operation, self.describe(exc), attempt + 1, delay)
-                self.sleep(delay)
+                summary = self.describe(exc)
+            if kind == AUTH:
+                raise self.auth_error(summary)
+            if kind != TRANSIENT:
+                raise ProviderError(f"Runpod {operation} failed: {summary}")
+            if attempt + 1 == self.read_attempts:
+                raise ProviderError(
+                    f"Runpod {operation} failed {self.read_attempts} times: {summary}",
+                    "Check https://status.runpod.io and try again.",
+                )
+            delay = self.backoff_s(attempt)
+            log.warning("Runpod %s failed (%s); retry %d in %.1f s", operation, summary, attempt + 1, delay)
+            self.sleep(delay)
         raise AssertionError("unreachable")
 
     def query(self, operation: str, text: str) -> dict[str, Any]:

@@ -114,25 +114,27 @@ def create_or_adopt(client: RunpodClient, request: dict[str, Any]) -> tuple[str,
             pod_id = created["id"]
         except Exception as exc:  # noqa: BLE001 - sorted by classify()
             kind = classify(exc)
-            if kind == CAPACITY:
-                raise CapacityError(f"No capacity for {label}: {client.describe(exc)}") from None
-            if kind == UNKNOWN_GPU:
-                raise CapacityError(f"Runpod does not offer GPU type {request['gpu_type_id']!r}.") from None
-            if kind == AUTH:
-                raise client.auth_error(exc) from None
+            summary = client.describe(exc)
+        else:
+            log.info("Created Runpod Pod %s (%s) on %s", pod_id, name, label)
+            return pod_id, False
 
-            log.warning("Create of Pod %s failed (%s); looking it up by name", name, client.describe(exc))
-            adopted = adopt_by_name(client, name)
-            if adopted is not None:
-                return adopted, True
-            if kind == OTHER:
-                raise ProviderError(f"Runpod rejected the Pod {name} for {label}: {client.describe(exc)}") from None
-            if attempt + 1 < CREATE_ATTEMPTS:
-                client.sleep(client.backoff_s(attempt))
-            continue
+        # Raised outside the except block, so no error keeps the SDK exception (and its request text).
+        if kind == CAPACITY:
+            raise CapacityError(f"No capacity for {label}: {summary}")
+        if kind == UNKNOWN_GPU:
+            raise CapacityError(f"Runpod does not offer GPU type {request['gpu_type_id']!r}.")
+        if kind == AUTH:
+            raise client.auth_error(summary)
 
-        log.info("Created Runpod Pod %s (%s) on %s", pod_id, name, label)
-        return pod_id, False
+        log.warning("Create of Pod %s failed (%s); looking it up by name", name, summary)
+        adopted = adopt_by_name(client, name)
+        if adopted is not None:
+            return adopted, True
+        if kind == OTHER:
+            raise ProviderError(f"Runpod rejected the Pod {name} for {label}: {summary}")
+        if attempt + 1 < CREATE_ATTEMPTS:
+            client.sleep(client.backoff_s(attempt))
 
     raise ProviderError(
         f"Runpod failed to create Pod {name} for {label} after {CREATE_ATTEMPTS} attempts, and no Pod with that "
