@@ -1,0 +1,55 @@
+"""The training stack installed on the Pod: pinned versions, chosen by what the recipe uses.
+
+Versions are the ones podsmith's tests train with on a CPU (trl 1.16.0, transformers 5.25.0, accelerate
+1.16.0, datasets 5.2.0, peft 0.21.2, math-verify 0.9.0). vLLM is pinned to the newest release inside TRL
+1.16's `vllm` extra (>=0.22.0,<=0.31.0) and brings its own torch.
+"""
+
+from __future__ import annotations
+
+BASE_PINS = {
+    "trl": "1.16.0",
+    "transformers": "5.25.0",
+    "accelerate": "1.16.0",
+    "datasets": "5.2.0",
+}
+PEFT_PIN = "peft==0.21.2"
+MATH_VERIFY_PIN = "math-verify==0.9.0"
+BITSANDBYTES_PIN = "bitsandbytes==0.50.2"
+DEEPSPEED_PIN = "deepspeed==0.19.8"
+VLLM_PIN = "vllm==0.31.0"
+
+# A torch the base interpreter already imports is reused from this version on; below it, or when torch is
+# missing, the setup script installs TORCH_PIN (CPU wheels on a CPU machine).
+TORCH_MINIMUM = "2.6"
+TORCH_PIN = "torch==2.13.0"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def requirements(
+    *,
+    peft: bool,
+    quantized: bool,
+    math_verify: bool,
+    deepspeed: bool,
+    vllm: bool,
+    custom: list[str],
+) -> list[str]:
+    """Return the pinned requirement lines for the Pod followed by `custom` (already validated as PEP 508).
+
+    flash-attn is not listed: the setup script builds it against the installed torch with
+    --no-build-isolation.
+    """
+    lines = [f"{name}=={version}" for name, version in BASE_PINS.items()]
+    if peft:
+        lines.append(PEFT_PIN)
+    if quantized:
+        lines.append(BITSANDBYTES_PIN)
+    if math_verify:
+        lines.append(MATH_VERIFY_PIN)
+    if deepspeed:
+        lines.append(DEEPSPEED_PIN)
+    if vllm:
+        lines.append(VLLM_PIN)
+    lines.extend(custom)
+    return lines
