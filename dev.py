@@ -72,7 +72,7 @@ def test(arguments: list[str]) -> None:
 def demo(arguments: list[str]) -> None:
     if not venv_python().exists():
         sys.exit("No .venv yet: run `python3 dev.py setup` first.")
-    run(venv_python(), "-m", "podsmith_core.demo", *arguments)
+    run(venv_python(), "-m", "podsmith_core.demo_run", *arguments)
 
 
 def main() -> None:

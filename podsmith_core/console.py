@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.models import Event
+
+if TYPE_CHECKING:
+    from podsmith_core.models import Event
 
 
 class ConsoleNotifier:

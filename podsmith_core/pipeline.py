@@ -194,7 +194,7 @@ def execute(
         outcome = "succeeded" if result.exit_status == 0 else "failed"
         if result.exit_status != 0:
             raise RemoteJobFailed(f"Training exited with status {result.exit_status}.", result.exit_status, list(session.tail))
-        state.update_run(session.run_id, status=outcome, hub_model_id=result.hub_repo)
+        state.update_run(session.run_id, status=outcome, hub_model_id=result.hub_repo, output_dir=result.output_dir)
         session.say("done", _summary(result), data=result.model_dump(mode="json"))
         return result
     except (KeyboardInterrupt, Terminated) as exc:

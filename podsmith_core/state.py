@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS runs (
     repo_id TEXT NOT NULL,
     hub_model_id TEXT,
     log_path TEXT,
+    output_dir TEXT,
     message TEXT
 );
 CREATE TABLE IF NOT EXISTS pods (
@@ -78,6 +79,7 @@ class RunRow:
     repo_id: str
     hub_model_id: str | None
     log_path: str | None
+    output_dir: str | None
     message: str | None
 
 
@@ -103,6 +105,16 @@ class StateStore:
         self.path = path or state_dir() / "state.db"
         with self._connect() as connection:
             connection.executescript(SCHEMA)
+            self._add_missing_columns(connection)
+
+    @staticmethod
+    def _add_missing_columns(connection: sqlite3.Connection) -> None:
+        """Bring a database written by an older podsmith up to the current columns (all nullable)."""
+        for table, row_type in (("runs", RunRow), ("pods", PodRow)):
+            present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+            for column in row_type.__dataclass_fields__:
+                if column not in present:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -14,11 +14,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.models import GpuCandidate, GpuOffer, MemoryEstimate, PodHandle, PodRecord, RunSpec
-from podsmith_core.settings import Settings
+
+if TYPE_CHECKING:
+    from podsmith_core.models import GpuCandidate, MemoryEstimate, PodHandle, PodRecord, RunSpec
+    from podsmith_core.settings import Settings
 
 NAME = "local"
 
@@ -50,6 +52,7 @@ def local_gpus() -> list[tuple[str, float]]:
 
 
 def cpu_candidate() -> GpuCandidate:
+    from podsmith_core.models import GpuCandidate
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
     return GpuCandidate(
         gpu_type_id="cpu",
@@ -70,6 +73,7 @@ def gpu_candidates(
 ) -> list[GpuCandidate]:
     """Rank this machine's GPUs with the core policy; all local GPUs are one type in practice."""
     from podsmith_core.memory.ranking import rank_candidates
+    from podsmith_core.models import GpuOffer
 
     name, memory_gb = gpus[0]
     offer = GpuOffer(
@@ -89,6 +93,8 @@ class LocalProvider:
 
     @hookimpl
     def create_pod(self, spec: RunSpec, candidate: GpuCandidate, name: str) -> PodHandle:
+        from podsmith_core.models import PodHandle
+
         workspace = pods_dir() / name
         workspace.mkdir(parents=True, exist_ok=True)
         return PodHandle(
@@ -120,6 +126,8 @@ class LocalProvider:
 
     @hookimpl
     def list_pods(self, name_prefix: str) -> list[PodRecord]:
+        from podsmith_core.models import PodRecord
+
         root = pods_dir()
         if not root.is_dir():
             return []

@@ -23,7 +23,7 @@ def write_distribution(root: Path, name: str, module_source: str, entry_point: s
 
 
 def run_cli(args: list[str], extra_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(extra_path)}
+    env = {**os.environ, "PYTHONPATH": str(extra_path), "PODSMITH_HOME": str(extra_path / "home")}
     return subprocess.run(PODSMITH + args, capture_output=True, text=True, env=env, timeout=60)
 
 

@@ -38,3 +38,21 @@ def test_two_processes_write_at_once(tmp_path):
     store = StateStore(path)
     assert len(store.runs(limit=1000)) == 100
     assert len(store.pods()) == 100
+
+
+def test_older_database_gains_new_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at REAL NOT NULL, updated_at REAL NOT NULL,"
+        " status TEXT NOT NULL, provider TEXT NOT NULL, trainer TEXT NOT NULL, repo_id TEXT NOT NULL)"
+    )
+    connection.commit()
+    connection.close()
+
+    store = StateStore(path)
+    store.add_run("feedbeef", "local", "trl-sft", "org/m", "/tmp/log")
+    store.update_run("feedbeef", output_dir="/out")
+    assert store.run("feedbeef").output_dir == "/out"
