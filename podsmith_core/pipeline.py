@@ -270,7 +270,7 @@ def _run_trainer(session: Session, plan: Plan, pod: PodHandle) -> RunResult:
 
 
 def _cleanup(session: Session, state: StateStore, pod: PodHandle | None) -> None:
-    """Destroy the Pod (or a Pod whose create was interrupted), with retries; never raises."""
+    """Destroy the Pod, or a Pod whose create was interrupted, with retries; provider errors are reported."""
     spec = session.spec
     pending = session.pending_pod_name
     previous_sigint = signal.getsignal(signal.SIGINT)
