@@ -163,6 +163,10 @@ class MemoryEstimate(Record):
     vllm_per_gpu_bytes: int = 0
     reserved_fraction: float = 0.0
     notes: list[str] = Field(default_factory=list)
+    # Card memory the colocated vLLM reservation was computed for; None when `per_gpu_bytes` leaves
+    # the reservation out and `reserved_fraction` of each card's memory must be added per card.
+    card_bytes: int | None = None
+    deepspeed_stage: int = 0
 
     @property
     def per_gpu_gib(self) -> float:
