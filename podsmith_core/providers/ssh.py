@@ -109,14 +109,14 @@ def gpu_candidates(
 
     if spec.gpu_type is not None and spec.gpu_type not in by_type:
         raise UsageError(
-            f"GPU type {spec.gpu_type!r} is not on the host; it has {', '.join(sorted(by_type))}.",
+            f"GPU type {spec.gpu_type!r} not found on the host, which has {', '.join(sorted(by_type))}.",
             "Pass one of those to --gpu-type, or leave --gpu-type out.",
         )
-    most = max(len(memories) for memories in by_type.values())
-    if spec.gpu_count is not None and spec.gpu_count > most:
+    max_count = max(len(memories) for memories in by_type.values())
+    if spec.gpu_count is not None and spec.gpu_count > max_count:
         raise UsageError(
-            f"--gpu-count {spec.gpu_count} is more than the host has ({most} GPUs of one type).",
-            f"Use --gpu-count {most} or fewer.",
+            f"--gpu-count {spec.gpu_count} is more than the host has ({max_count} GPUs of one type).",
+            f"Use --gpu-count {max_count} or fewer.",
         )
 
     offers = [
@@ -174,7 +174,7 @@ class SshProvider:
         address = parse_host(spec.host or settings.get("PODSMITH_SSH_HOST"))
         with open_transport(address, settings) as transport:
             result = transport.run(NVIDIA_SMI, timeout=60)
-        # A host without NVIDIA drivers has no nvidia-smi (exit status 127); that means CPU training.
+        # A host without NVIDIA drivers has no nvidia-smi (exit status 127), so training runs on the CPU.
         gpus = parse_gpus(result.stdout) if result.exit_status == 0 else []
         if not gpus:
             return [cpu_candidate(address)]

@@ -2,8 +2,8 @@
 
 `SshServer` runs `/usr/sbin/sshd -D -e` as a child process with its own config, ed25519 host key and
 authorized_keys file in a work directory. It accepts public-key logins of the user running the tests.
-Each session sees `$HOME` set to the server's home directory, so a test Pod never touches the real home;
-the working directory of a session and relative SFTP paths still start in the user's passwd home.
+Each session gets `$HOME` set to the server's home directory, so a test Pod never writes to the real
+home. The working directory of a session and relative SFTP paths still start in the user's passwd home.
 
 The SFTP subsystem is OpenSSH's `sftp-server` with logging to `sftp.log`, so tests can assert which
 file operations (with which modes) the server received.
@@ -38,7 +38,7 @@ KEY_TYPES = ("ed25519", "rsa", "ecdsa")
 
 @dataclass(frozen=True)
 class ClientKey:
-    """A client key pair on disk; `public_key` is the authorized_keys line."""
+    """A client key pair on disk. `public_key` is the authorized_keys line."""
 
     kind: str
     private_path: Path
@@ -54,9 +54,9 @@ def make_client_key(
     name: str | None = None,
     key_format: str = "openssh",
 ) -> ClientKey:
-    """Generate a key pair with ssh-keygen; `key_format` "pem" writes the older PEM private key format."""
+    """Generate a key pair with ssh-keygen. `key_format` "pem" writes the older PEM private key format."""
     if kind not in KEY_TYPES:
-        raise ValueError(f"Unknown key type {kind!r}; expected one of {', '.join(KEY_TYPES)}.")
+        raise ValueError(f"Invalid key type {kind!r}. Expected one of {', '.join(KEY_TYPES)}.")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / (name or f"id_{kind}")
     for stale in (path, path.with_name(path.name + ".pub")):
@@ -142,7 +142,7 @@ def _sshd_descendants(root_pid: int) -> list[int]:
 
 
 class SshServer:
-    """One OpenSSH server on 127.0.0.1 with its files under `workdir`; also a context manager."""
+    """One OpenSSH server on 127.0.0.1 with its files under `workdir`, usable as a context manager."""
 
     def __init__(
         self,
@@ -155,7 +155,7 @@ class SshServer:
     ) -> None:
         """`env` adds variables to every session (sshd's SetEnv), e.g. a PATH with a fake `nvidia-smi`."""
         if not SSHD.is_file():
-            raise RuntimeError(f"OpenSSH server not found at {SSHD}; install openssh-server.")
+            raise RuntimeError(f"OpenSSH server not found at {SSHD}. Install openssh-server.")
         self.workdir = Path(workdir).absolute()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.home = Path(home).absolute() if home else self.workdir / "home"
@@ -256,7 +256,7 @@ class SshServer:
         self.start()
 
     def regenerate_host_key(self) -> None:
-        """Replace the host key; a running server restarts so clients see the new key."""
+        """Replace the host key. A running server restarts so that clients get the new key."""
         self._generate_host_key()
         if self.running:
             self.restart()
@@ -332,7 +332,7 @@ class SshServer:
 
 @pytest.fixture
 def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., SshServer]]:
-    """Start servers with `sshd_server(authorized_keys=[...], home=...)`; all are stopped at teardown."""
+    """Start servers with `sshd_server(authorized_keys=[...], home=...)`. All are stopped at teardown."""
     servers: list[SshServer] = []
 
     def start(authorized_keys: Iterable[str] = (), **kwargs: object) -> SshServer:

@@ -1,8 +1,8 @@
 """Host keys of Pods: trusted on first use, then pinned for the rest of the run.
 
-A Pod's host key is generated when the Pod starts, so no known_hosts file can hold it in advance. The
-first connection records the key's SHA256 fingerprint (the form `ssh-keygen -l` prints); the caller
-stores it in `PodHandle.host_key` and the state database, and every later connection to that Pod must
+A Pod's host key is generated when the Pod starts, so no known_hosts file can contain it in advance.
+The first connection records the key's SHA256 fingerprint, in the form `ssh-keygen -l` prints. The
+caller stores it in `PodHandle.host_key` and the state database. Every later connection to that Pod must
 present the same key.
 """
 

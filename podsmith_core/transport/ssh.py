@@ -58,7 +58,10 @@ class SshTransport(Transport):
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         reconnect_timeout_s: float = DEFAULT_RECONNECT_TIMEOUT_S,
     ) -> None:
-        """`key_file` None uses the SSH agent and the default keys in ~/.ssh; `host_key` pins a fingerprint."""
+        """Set up an unconnected transport.
+
+        `key_file` None uses the SSH agent and the default keys in ~/.ssh. `host_key` pins a fingerprint.
+        """
         self.host = host
         self.port = port
         self.user = user
@@ -121,7 +124,7 @@ class SshTransport(Transport):
 
     @property
     def host_key(self) -> str | None:
-        """SHA256 fingerprint of the host key, pinned after the first connection; store it with the Pod."""
+        """SHA256 fingerprint of the host key, pinned after the first connection, to be stored with the Pod."""
         return self._policy.fingerprint  # type: ignore[attr-defined]
 
     def connect(self, timeout_s: float | None = None) -> None:
@@ -368,7 +371,7 @@ class SshTransport(Transport):
         try:
             sftp.mkdir(directory)
         except OSError:
-            # Another writer may have created it in between; anything else fails on the next stat.
+            # A concurrent writer may have created it. Any other failure raises from this stat.
             sftp.stat(directory)
 
     @staticmethod
@@ -392,7 +395,7 @@ def _create_exclusive(sftp: "paramiko.SFTPClient", path: str, mode: int) -> "par
     attributes = SFTPAttributes()
     attributes.st_mode = mode
     flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_EXCL
-    # NOTE: paramiko 3.x-5.x has no public way to pass attributes on OPEN; this mirrors SFTPClient.open.
+    # NOTE: paramiko 5.1 has no public way to pass attributes on OPEN, so this mirrors SFTPClient.open.
     kind, message = sftp._request(CMD_OPEN, sftp._adjust_cwd(path), flags, attributes)
     if kind != CMD_HANDLE:
         raise SFTPError("Expected handle")

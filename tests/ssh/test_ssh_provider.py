@@ -152,7 +152,7 @@ def test_select_unknown_gpu_type(gpu_host, ssh_pod):
             spec=spec_for(server, gpu_type="NVIDIA A100-SXM4-80GB"), estimator=None, settings=settings_for(ssh_pod)
         )
 
-    assert "'NVIDIA A100-SXM4-80GB' is not on the host; it has NVIDIA H200" in caught.value.message
+    assert "'NVIDIA A100-SXM4-80GB' not found on the host, which has NVIDIA H200" in caught.value.message
 
 
 def test_create_pod(ssh_pod):
@@ -247,8 +247,8 @@ def test_list_pods(ssh_pod):
     spec = spec_for(ssh_pod.server)
     for name in ("podsmith-aaaa", "podsmith-bbbb", "other-cccc"):
         plugin.create_pod(spec=spec, candidate=CPU, name=name, settings=settings)
-    gone = plugin.create_pod(spec=spec, candidate=CPU, name="podsmith-dddd", settings=settings)
-    plugin.destroy_pod(pod=gone, settings=settings)
+    destroyed = plugin.create_pod(spec=spec, candidate=CPU, name="podsmith-dddd", settings=settings)
+    plugin.destroy_pod(pod=destroyed, settings=settings)
 
     records = plugin.list_pods(name_prefix="podsmith-", settings=settings)
 
