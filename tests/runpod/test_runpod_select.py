@@ -12,22 +12,43 @@ from runpod_test_support import fixed_estimator
 
 
 def test_live_offers_stock_per_count(runpod_emulator: RunpodEmulator, make_settings):
-    runpod_emulator.set_stock("NVIDIA L40S", None, counts=(4, 6, 8))
+    runpod_emulator.set_stock("NVIDIA L40S", None, counts=(1, 4, 6, 8))
     runpod_emulator.set_stock("NVIDIA L40S", "Low", counts=(2,))
+    runpod_emulator.set_stock("NVIDIA H200", None)
 
-    offers = live_offers(RunpodClient(make_settings()), "ALL")
+    offers, stock = live_offers(RunpodClient(make_settings()), "ALL")
 
-    l40s = {offer.counts[0]: offer for offer in offers if offer.gpu_type_id == "NVIDIA L40S"}
-    assert sorted(l40s) == [1, 2]
-    assert l40s[1].stock == "High"
-    assert l40s[2].stock == "Low"
-    assert l40s[1].price_per_gpu_hour == 0.79
-    assert l40s[1].memory_gb == 48
-    assert l40s[1].source == "live"
-    l4_counts = sorted(offer.counts[0] for offer in offers if offer.gpu_type_id == "NVIDIA L4")
-    assert l4_counts == [1, 2, 4]
+    by_id = {offer.gpu_type_id: offer for offer in offers}
+    assert by_id["NVIDIA L40S"].counts == [2]
+    assert by_id["NVIDIA L40S"].stock == "Low"
+    assert by_id["NVIDIA L40S"].price_per_gpu_hour == 0.79
+    assert by_id["NVIDIA L40S"].memory_gb == 48
+    assert by_id["NVIDIA L40S"].source == "live"
+    assert by_id["NVIDIA L4"].counts == [1, 2, 4]
+    assert by_id["NVIDIA A100-SXM4-80GB"].counts == [1, 2, 4, 6, 8]
+    assert by_id["NVIDIA H200"].stock is None
+    assert stock[("NVIDIA L40S", 2)] == "Low"
+    assert ("NVIDIA L40S", 1) not in stock
     assert [request.operations for request in runpod_emulator.requests] == [["gpuTypes"]]
     assert "stockStatus" in runpod_emulator.requests[0].body
+
+
+def test_select_gpu_stock_of_count(runpod_emulator: RunpodEmulator, provider, spec, make_settings):
+    runpod_emulator.set_stock("NVIDIA A100-SXM4-80GB", "Low", counts=(2,))
+    runpod_emulator.set_stock("NVIDIA H200", None)
+
+    candidates = provider.select_gpu(spec=spec, estimator=fixed_estimator(70), settings=make_settings())
+
+    a100 = next(c for c in candidates if c.gpu_type_id == "NVIDIA A100-SXM4-80GB")
+    h200 = next(c for c in candidates if c.gpu_type_id == "NVIDIA H200")
+    assert (a100.gpu_count, a100.stock, a100.fits) == (1, "High", True)
+    assert h200.fits is False
+    assert "not offered now" in h200.reason
+
+    two_gpus = spec.model_copy(update={"gpu_count": 2})
+    candidates = provider.select_gpu(spec=two_gpus, estimator=fixed_estimator(70), settings=make_settings())
+    a100 = next(c for c in candidates if c.gpu_type_id == "NVIDIA A100-SXM4-80GB")
+    assert (a100.gpu_count, a100.stock) == (2, "Low")
 
 
 @pytest.mark.parametrize(
@@ -35,7 +56,7 @@ def test_live_offers_stock_per_count(runpod_emulator: RunpodEmulator, make_setti
     [("SECURE", 0.86, True), ("COMMUNITY", 0.79, False), ("ALL", 0.79, True)],
 )
 def test_live_offers_cloud_type(runpod_emulator: RunpodEmulator, make_settings, cloud_type, l40s_price, has_b200):
-    offers = live_offers(RunpodClient(make_settings()), cloud_type)
+    offers, _ = live_offers(RunpodClient(make_settings()), cloud_type)
 
     ids = {offer.gpu_type_id for offer in offers}
     l40s = next(offer for offer in offers if offer.gpu_type_id == "NVIDIA L40S")

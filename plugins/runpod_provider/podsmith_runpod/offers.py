@@ -47,41 +47,54 @@ def list_price(gpu: dict[str, Any], cloud_type: str) -> float | None:
     return min(prices) if prices else None
 
 
-def live_offers(client: RunpodClient, cloud_type: str) -> list[GpuOffer]:
-    """Return one offer per GPU type and count that Runpod reports in stock for the cloud type."""
+StockByCount = dict[tuple[str, int], str]
+
+
+def live_offers(client: RunpodClient, cloud_type: str) -> tuple[list[GpuOffer], StockByCount]:
+    """Return one offer per GPU type for the cloud type, and the stock status per (GPU type, count).
+
+    An offer lists the counts Runpod reports in stock and carries the stock of its smallest count; a
+    type with no count in stock keeps every count and stock None, so the ranking can say why it was skipped.
+    """
     data = client.query("GPU type query", offers_query(cloud_type))
     offers: list[GpuOffer] = []
+    stock_by_count: StockByCount = {}
     for gpu in data.get("gpuTypes") or []:
-        offers.extend(_offers_for_type(gpu, cloud_type))
-    return offers
+        offer = _offer_for_type(gpu, cloud_type, stock_by_count)
+        if offer is not None:
+            offers.append(offer)
+    return offers, stock_by_count
 
 
-def _offers_for_type(gpu: dict[str, Any], cloud_type: str) -> list[GpuOffer]:
-    base_price = list_price(gpu, cloud_type)
+def _offer_for_type(gpu: dict[str, Any], cloud_type: str, stock_by_count: StockByCount) -> GpuOffer | None:
     max_count = int(gpu.get("maxGpuCount") or max(GPU_COUNTS))
-    offers = []
-    for count in GPU_COUNTS:
+    counts = [count for count in GPU_COUNTS if count <= max_count]
+    prices: dict[int, float] = {}
+    for count in counts:
         lowest = gpu.get(f"count{count}") or {}
-        stock = lowest.get("stockStatus")
-        if count > max_count or stock is None:
+        if lowest.get("stockStatus") is None:
             continue
-        price = _positive(lowest.get("uninterruptablePrice")) or base_price
-        if price is None:
-            continue
-        offers.append(
-            GpuOffer(
-                gpu_type_id=gpu["id"],
-                display_name=gpu.get("displayName") or gpu["id"],
-                memory_gb=float(gpu.get("memoryInGb") or 0),
-                cloud_type=cloud_type,
-                price_per_gpu_hour=price,
-                stock=stock,
-                max_count=max_count,
-                counts=[count],
-                source="live",
-            )
-        )
-    return offers
+        stock_by_count[(gpu["id"], count)] = lowest["stockStatus"]
+        # NOTE: uninterruptablePrice is read as a price per GPU-hour, as Runpod's console shows it.
+        price = _positive(lowest.get("uninterruptablePrice")) or list_price(gpu, cloud_type)
+        if price is not None:
+            prices[count] = price
+
+    base_price = list_price(gpu, cloud_type)
+    if base_price is None and not prices:
+        return None
+    in_stock = sorted(prices)
+    return GpuOffer(
+        gpu_type_id=gpu["id"],
+        display_name=gpu.get("displayName") or gpu["id"],
+        memory_gb=float(gpu.get("memoryInGb") or 0),
+        cloud_type=cloud_type,
+        price_per_gpu_hour=prices[in_stock[0]] if in_stock else base_price,
+        stock=stock_by_count[(gpu["id"], in_stock[0])] if in_stock else None,
+        max_count=max_count,
+        counts=in_stock or counts,
+        source="live",
+    )
 
 
 def load_catalogue() -> dict[str, Any]:

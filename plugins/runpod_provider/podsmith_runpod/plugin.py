@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from podsmith_core.errors import PodsmithError, PodStartError, UsageError
 from podsmith_core.hookspecs import hookimpl
+from podsmith_core.memory.ranking import rank_candidates
 from podsmith_core.models import (
     Finding,
     GpuCandidate,
@@ -23,7 +24,7 @@ from podsmith_core.models import (
 )
 from podsmith_core.settings import Settings
 
-from podsmith_runpod import launch, offers, ranking, validation
+from podsmith_runpod import launch, offers, validation
 from podsmith_runpod.client import RunpodClient
 from podsmith_runpod.wait import wait_until_ready
 
@@ -79,11 +80,15 @@ class RunpodProvider:
     def select_gpu(
         self, spec: RunSpec, estimator: Callable[[int], MemoryEstimate], settings: Settings
     ) -> list[GpuCandidate]:
-        if settings.get("RUNPOD_API_KEY"):
-            found = offers.live_offers(RunpodClient(settings), spec.cloud_type)
-        else:
-            found = offers.catalogue_offers(spec.cloud_type)
-        return ranking.rank(found, spec, estimator)
+        if not settings.get("RUNPOD_API_KEY"):
+            return rank_candidates(offers.catalogue_offers(spec.cloud_type), spec, estimator)
+
+        found, stock_by_count = offers.live_offers(RunpodClient(settings), spec.cloud_type)
+        candidates = rank_candidates(found, spec, estimator)
+        for candidate in candidates:
+            # The ranking sees one stock status per type; show the one for the count it chose.
+            candidate.stock = stock_by_count.get((candidate.gpu_type_id, candidate.gpu_count), candidate.stock)
+        return candidates
 
     @hookimpl
     def create_pod(self, spec: RunSpec, candidate: GpuCandidate, name: str, settings: Settings) -> PodHandle:
