@@ -26,7 +26,14 @@ class Hardware:
 
 
 def is_cpu_run(spec: RunSpec) -> bool:
-    return spec.gpu_count == 0 or (spec.gpu_type or "").lower() == "cpu"
+    """Return whether training runs on a CPU: asked for, or the local provider on a machine without GPUs."""
+    if spec.gpu_count == 0 or (spec.gpu_type or "").lower() == "cpu":
+        return True
+    if spec.provider == "local" and spec.gpu_count is None:
+        from podsmith_core.providers.local import local_gpus
+
+        return not local_gpus()
+    return False
 
 
 def choose_method(spec: RunSpec, use_cpu: bool, notices: list[str]) -> str:

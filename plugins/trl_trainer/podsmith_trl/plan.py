@@ -53,13 +53,22 @@ def accelerate_config(hardware: Hardware, num_processes: int | None = None) -> s
     )
 
 
-def _model_card(spec: RunSpec, facts: ModelFacts | None, summary: dict[str, Any]) -> str | None:
+RUN_ID_PLACEHOLDER = "@@PODSMITH_RUN_ID@@"
+
+
+def _model_card(
+    spec: RunSpec, facts: ModelFacts | None, hub_model_id: str, resolved: dict[str, Any], settings: Settings
+) -> str | None:
+    """Render the model card with the resolved method and generations; run_remote fills in the run id."""
     try:
         from podsmith_core.hub.card import render_model_card
     except ImportError:
         # NOTE: the core's model card renderer is optional; without it the trainer's own card stays.
         return None
-    return render_model_card(spec=spec, facts=facts, summary=summary)
+    card_spec = spec.model_copy(update=resolved)
+    card_facts = facts or ModelFacts(repo_id=spec.repo_id, revision=spec.revision)
+    endpoint = settings.get("HF_ENDPOINT") or "https://huggingface.co"
+    return render_model_card(card_spec, card_facts, RUN_ID_PLACEHOLDER, hub_model_id, endpoint=endpoint)
 
 
 def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> TrainerPlan:
@@ -169,7 +178,13 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
     if chat.text is not None:
         files.append(PlannedFile(path=CHAT_TEMPLATE, content=chat.text))
 
-    card = _model_card(spec, facts, summary) if spec.push_to_hub else None
+    card = None
+    if hub_model_id is not None:
+        resolved: dict[str, Any] = {"method": hardware.method, "deepspeed_stage": hardware.zero_stage or None}
+        if grpo:
+            assert rewards is not None
+            resolved.update(num_generations=num_generations, reward_funcs=rewards.short_names)
+        card = _model_card(spec, facts, hub_model_id, resolved, settings)
     if card is not None:
         files.append(PlannedFile(path=MODEL_CARD, content=card))
 
@@ -188,6 +203,7 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         "method": method,
         "venv_q": shlex.quote(venv),
         "base_python_q": shlex.quote(base_python),
+        "num_processes": hardware.num_processes,
     }
     setup_script = None
     if not spec.skip_setup:
@@ -212,7 +228,6 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         "trl/launch.sh.j2",
         **shell,
         secrets=secrets,
-        num_processes=hardware.num_processes,
         report_to_wandb="WANDB_API_KEY" in secrets,
         project_q=shlex.quote(spec.project),
         prepare_dataset=prepare_dataset,

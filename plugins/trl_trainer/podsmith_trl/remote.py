@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+import shlex
 import time
 from typing import Callable
 
@@ -14,7 +15,15 @@ from podsmith_core.settings import Settings
 from podsmith_core.transport.base import Transport
 
 from podsmith_trl.decisions import choose_hardware
-from podsmith_trl.plan import ACCELERATE, LAUNCH_SCRIPT, RESULT_FILE, SETUP_SCRIPT, accelerate_config
+from podsmith_trl.plan import (
+    ACCELERATE,
+    LAUNCH_SCRIPT,
+    MODEL_CARD,
+    RESULT_FILE,
+    RUN_ID_PLACEHOLDER,
+    SETUP_SCRIPT,
+    accelerate_config,
+)
 
 log = logging.getLogger("podsmith.trl")
 
@@ -24,7 +33,14 @@ POD_ENV = "config/pod.env"
 def files_for_pod(spec: RunSpec, plan: TrainerPlan, pod: PodHandle) -> tuple[list[PlannedFile], list[str]]:
     """Return the plan's files adapted to the Pod's GPU count, and notices about the adaptation."""
     notices: list[str] = []
-    files = list(plan.files)
+    # Pod names are podsmith-<run id> (podsmith_core.state.pod_name); the card shows that run id.
+    run_id = pod.name.removeprefix("podsmith-")
+    files = [
+        item.model_copy(update={"content": item.content.replace(RUN_ID_PLACEHOLDER, run_id)})
+        if item.path == MODEL_CARD
+        else item
+        for item in plan.files
+    ]
     planned_device = plan.summary.get("device")
     num_processes = int(plan.summary.get("num_processes", 1))
 
@@ -40,7 +56,11 @@ def files_for_pod(spec: RunSpec, plan: TrainerPlan, pod: PodHandle) -> tuple[lis
         files.append(PlannedFile(path=ACCELERATE, content=accelerate_config(hardware)))
         notices.append(f"Pod {pod.name} has {pod.gpu_count} GPU(s); training uses {num_processes} process(es).")
 
-    files.append(PlannedFile(path=POD_ENV, content=f"PODSMITH_NUM_PROCESSES={num_processes}\n"))
+    pod_env = [f"PODSMITH_NUM_PROCESSES={num_processes}"]
+    python = spec.options.get("python") or pod.data.get("python")
+    if python:
+        pod_env.append(f"PODSMITH_PYTHON={shlex.quote(str(python))}")
+    files.append(PlannedFile(path=POD_ENV, content="\n".join(pod_env) + "\n"))
     if plan.setup_script is not None:
         files.append(PlannedFile(path=SETUP_SCRIPT, content=plan.setup_script, mode=0o755))
     files.append(PlannedFile(path=LAUNCH_SCRIPT, content=plan.launch_script, mode=0o755))
