@@ -142,15 +142,16 @@ def build_spec(params: dict[str, Any]):
         options[key] = value
     shard = params.pop("shard_model")
     stage = params.pop("deepspeed_stage")
+    flags = {name: params.pop(name) for name in ("no_gradient_checkpointing", "no_vllm", "no_push")}
     values = {
         **params,
         "trainer": trainer,
         "gpu_count": int(params["gpu_count"]) if params["gpu_count"] else None,
         "deepspeed_stage": int(stage) if stage is not None else (3 if shard else None),
         "method": params["method"] or ("full" if shard else None),
-        "gradient_checkpointing": not params.pop("no_gradient_checkpointing"),
-        "use_vllm": not params.pop("no_vllm"),
-        "push_to_hub": not params.pop("no_push"),
+        "gradient_checkpointing": not flags["no_gradient_checkpointing"],
+        "use_vllm": not flags["no_vllm"],
+        "push_to_hub": not flags["no_push"],
         "lora_target_modules": _split(params["lora_target_modules"]),
         "reward_funcs": _split(params["reward_funcs"]),
         "reward_weights": reward_weights,
