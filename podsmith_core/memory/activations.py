@@ -50,7 +50,7 @@ def layer_activation_bytes_per_token(
 
 def activation_bytes(
     shape: ModelShape,
-    tokens: int,
+    stacks: list[tuple[int, int]],
     seq_len: int,
     dtype_bytes: int,
     gradient_checkpointing: bool,
@@ -58,16 +58,21 @@ def activation_bytes(
     lora_dropout_features: int = 0,
     lora_rank_outputs: int = 0,
 ) -> tuple[int, str]:
-    """Return the activation bytes for `tokens` tokens on one GPU, with a short note."""
+    """Return the activation bytes on one GPU for `stacks`, a list of (tokens, blocks) pairs.
+
+    A decoder-only model is one stack (all tokens through every block); an encoder-decoder is two, the
+    input tokens through the encoder blocks and the target tokens through the decoder blocks.
+    """
     layer = layer_activation_bytes_per_token(
         shape, dtype_bytes, attn_implementation, seq_len, lora_dropout_features, lora_rank_outputs
     )
-    layers = shape.total_layers
+    token_blocks = sum(tokens * blocks for tokens, blocks in stacks)
+    widest = max(tokens for tokens, _ in stacks)
     if gradient_checkpointing:
         # Each block's input is kept; during backward one block is recomputed in full.
-        total = tokens * (dtype_bytes * shape.hidden * layers + layer)
-        return int(total), f"checkpointed: {layers} block inputs + 1 block recomputed, {tokens} tokens"
-    return int(tokens * layer * layers), f"{layers} blocks, {tokens} tokens"
+        total = token_blocks * dtype_bytes * shape.hidden + widest * layer
+        return int(total), f"checkpointed block inputs + 1 block recomputed, {token_blocks:,} token-blocks"
+    return int(token_blocks * layer), f"{token_blocks:,} token-blocks"
 
 
 def logits_bytes(shape: ModelShape, tokens: int, dtype_bytes: int, grpo: bool) -> tuple[int, str]:

@@ -90,7 +90,9 @@ def plan_run(spec: RunSpec, shape: ModelShape, gpu_count: int, master_weights: b
 
     seq_len = spec.max_prompt_length + spec.max_completion_length
     batch = spec.per_device_train_batch_size
-    scored = batch * (spec.max_completion_length if grpo else seq_len)
+    # GRPO scores completion tokens only; an encoder-decoder computes logits for its target tokens only.
+    completion_only = grpo or bool(shape.decoder_layers)
+    scored = batch * (spec.max_completion_length if completion_only else seq_len)
     return Plan(
         method=method,
         stage=stage,
@@ -162,7 +164,13 @@ def _state_terms(spec: RunSpec, shape: ModelShape, params: int, plan: Plan, doub
 
 def _forward_terms(spec: RunSpec, shape: ModelShape, plan: Plan) -> list[MemoryTerm]:
     e = plan.compute_bytes
-    tokens = plan.batch * plan.seq_len
+    if shape.decoder_layers:
+        stacks = [
+            (plan.batch * spec.max_prompt_length, shape.layers),
+            (plan.batch * spec.max_completion_length, shape.decoder_layers),
+        ]
+    else:
+        stacks = [(plan.batch * plan.seq_len, shape.layers)]
     dropout_features = 0
     rank_outputs = 0
     if plan.method != "full":
@@ -172,7 +180,7 @@ def _forward_terms(spec: RunSpec, shape: ModelShape, plan: Plan) -> list[MemoryT
             dropout_features = adapters.lora_input_features(shape, spec.lora_target_modules)
     act, act_note = activations.activation_bytes(
         shape,
-        tokens,
+        stacks,
         plan.seq_len,
         e,
         spec.gradient_checkpointing,
