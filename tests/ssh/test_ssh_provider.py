@@ -293,3 +293,25 @@ def test_secret_file_mode_on_pod(ssh_pod):
         (path,) = upload_secrets(transport, pod.workspace, {"WANDB_API_KEY": "w" * 40})
 
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_pipeline_run_over_ssh(ssh_pod, podsmith_home):
+    from podsmith_core.pipeline import Session, execute, make_plan
+    from podsmith_core.state import StateStore
+    from podsmith_core.testing import FakeTrainer, RecordingNotifier
+
+    notifier = RecordingNotifier()
+    host = make_host([("ssh", plugin), ("fake-trainer", FakeTrainer("echo step 1; echo step 2")), ("rec", notifier)])
+    spec = RunSpec(repo_id="org/model", provider="ssh", trainer="fake-trainer", host=ssh_pod.server.address)
+    session = Session(spec, settings_for(ssh_pod), host)
+
+    result = execute(session, make_plan(session), StateStore())
+
+    assert result.exit_status == 0
+    assert [e.message for e in notifier.events if e.event == "log"] == ["step 1", "step 2"]
+    (record,) = StateStore().pods()
+    assert record.status == "terminated"
+    assert record.host_key == ssh_pod.server.host_key_fingerprint
+    workspace = ssh_pod.server.home / "podsmith" / f"podsmith-{session.run_id}"
+    assert json.loads((workspace / ".podsmith-pod.json").read_text())["status"] == "TERMINATED"
+    assert (workspace / "logs" / "train.log").read_text() == "step 1\nstep 2\n"
