@@ -20,15 +20,14 @@ import secrets
 import string
 import threading
 from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from graphql import GraphQLError, OperationDefinitionNode, graphql_sync, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import GraphQLError, graphql_sync
 
+from .runpod_http import DEFAULT_BODIES, HttpFault, LoggedRequest, Response, handler_for, root_fields
 from .runpod_pods import EmulatedPod, PodBehaviour, session_user
 from .runpod_schema import SCHEMA, GpuTypeEntry, default_gpu_types
 
@@ -38,45 +37,9 @@ CAPACITY_MESSAGE = (
 NOT_FOUND_TO_TERMINATE = "pod not found to terminate"
 GPU_COUNTS = (1, 2, 4, 6, 8)
 
-_DEFAULT_BODIES = {
-    200: "upstream connect error or disconnect/reset before headers",
-    403: "403 Forbidden",
-    429: "Too Many Requests",
-}
-
 
 class Forbidden(Exception):
     """A Pod-scoped key used outside its Pod; answered with HTTP 403."""
-
-
-@dataclass
-class HttpFault:
-    """A scripted answer for the next matching request; `status` None closes the connection unanswered."""
-
-    status: int | None
-    operation: str | None = None
-    body: str | None = None
-    retry_after: float | None = None
-    times: int = 1
-
-
-@dataclass
-class LoggedRequest:
-    """One request as received, without its Authorization header."""
-
-    path: str
-    operations: list[str]
-    body: str
-    headers: dict[str, str]
-    status: int | None = None
-    scope: str = "account"
-
-
-@dataclass
-class Response:
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class RunpodEmulator:
@@ -102,7 +65,7 @@ class RunpodEmulator:
     # Lifecycle
 
     def start(self) -> "RunpodEmulator":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self.respond))
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="runpod-emulator", daemon=True
@@ -163,7 +126,7 @@ class RunpodEmulator:
 
         A `body` of JSON text is sent as is, so a 200 with `{"errors": ...}` can be scripted too.
         """
-        text = body if body is not None else _DEFAULT_BODIES.get(status, f"<html><body>{status} Server Error</body></html>")
+        text = body if body is not None else DEFAULT_BODIES.get(status, f"<html><body>{status} Server Error</body></html>")
         self._faults.append(HttpFault(status, operation, text, retry_after, times))
 
     def drop(self, operation: str | None = None, times: int = 1) -> None:
@@ -199,7 +162,7 @@ class RunpodEmulator:
     def respond(self, path: str, headers: dict[str, str], body: str) -> Response | None:
         authorization = headers.pop("authorization", "")
         with self._lock:
-            entry = LoggedRequest(path, _root_fields(body), body, headers)
+            entry = LoggedRequest(path, root_fields(body), body, headers)
             self.requests.append(entry)
             self.auth_headers.append(authorization)
             response = self._respond(entry, authorization)
@@ -404,44 +367,6 @@ def _require_account(info: Any) -> None:
 def _require_scope(info: Any, pod_id: str) -> None:
     if info.context["scope"] not in ("account", f"pod:{pod_id}"):
         raise Forbidden()
-
-
-def _root_fields(body: str) -> list[str]:
-    """Return the root field names of the request's GraphQL document; empty when it does not parse."""
-    try:
-        document = parse(json.loads(body)["query"])
-    except (ValueError, KeyError, TypeError, GraphQLSyntaxError):
-        return []
-    names = []
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            names.extend(selection.name.value for selection in definition.selection_set.selections if hasattr(selection, "name"))
-    return names
-
-
-def _handler_for(emulator: RunpodEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode("utf-8", errors="replace")
-            headers = {key.lower(): value for key, value in self.headers.items()}
-            response = emulator.respond(self.path, headers, body)
-            if response is None:
-                self.close_connection = True
-                return
-            data = response.body.encode()
-            self.send_response(response.status)
-            self.send_header("Content-Type", "application/json" if response.body.startswith("{") else "text/html")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in response.headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-            pass
-
-    return Handler
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import getpass
 import secrets
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +25,7 @@ class PodBehaviour:
     `runtime_null_polls`: runtime stays null for this many status queries (a slow container start).
     `ports_null_polls`: runtime ports stay null for this many queries; -1 keeps them null forever.
     `public_ip`: False reports the 22/tcp mapping with `isIpPublic: false`, forever.
+    `start_delay_s`: runtime stays null until this many seconds after the create, whatever the polls.
     `exit_after_polls`: desiredStatus turns EXITED at that status query.
     `ssh`: "sshd" runs a real OpenSSH server, "banner" only sends an SSH identification line.
     """
@@ -31,6 +33,7 @@ class PodBehaviour:
     runtime_null_polls: int = 0
     ports_null_polls: int = 0
     public_ip: bool = True
+    start_delay_s: float = 0.0
     exit_after_polls: int | None = None
     ssh: str = "sshd"
 
@@ -115,6 +118,7 @@ class EmulatedPod:
     desired_status: str = "RUNNING"
     polls: int = 0
     api_key: str = field(default_factory=lambda: "rpa_pod_" + secrets.token_hex(12))
+    created_at: float = field(default_factory=time.monotonic)
     server: PodServer | None = None
 
     @property
@@ -150,6 +154,8 @@ class EmulatedPod:
 
     def runtime(self) -> dict | None:
         if self.desired_status != "RUNNING" or self.polls <= self.behaviour.runtime_null_polls:
+            return None
+        if time.monotonic() - self.created_at < self.behaviour.start_delay_s:
             return None
         ports_null = self.behaviour.ports_null_polls
         if ports_null < 0 or self.polls <= self.behaviour.runtime_null_polls + ports_null or self.ssh_port is None:

@@ -119,6 +119,19 @@ def test_runtime_null_then_ready(runpod_emulator: RunpodEmulator, provider, make
     assert runpod_emulator.live_pods() == []
 
 
+def test_start_delay_waited(runpod_emulator: RunpodEmulator, provider, spec, make_settings):
+    runpod_emulator.pod_behaviour = PodBehaviour(start_delay_s=0.5, ssh="banner")
+    settings = make_settings()
+    started = time.monotonic()
+
+    pod = provider.create_pod(spec=spec, candidate=candidate("NVIDIA L40S"), name="podsmith-delay", settings=settings)
+
+    assert time.monotonic() - started >= 0.5
+    assert runpod_emulator.pods[pod.pod_id].polls >= 3
+    provider.destroy_pod(pod=pod, settings=settings)
+    assert runpod_emulator.live_pods() == []
+
+
 def test_slow_start_times_out(runpod_emulator: RunpodEmulator, provider, spec, make_settings):
     runpod_emulator.queue_behaviours(PodBehaviour(runtime_null_polls=10_000, ssh="banner"))
     settings = make_settings()
