@@ -2,6 +2,8 @@
 
 `SshServer` runs `/usr/sbin/sshd -D -e` as a child process with its own config, ed25519 host key and
 authorized_keys file in a work directory. It accepts public-key logins of the user running the tests.
+As root it creates sshd's privilege separation directory /run/sshd when missing. As another user it runs
+unprivileged, but sshd (without PAM) still rejects an account whose password is locked, e.g. `nobody`.
 Each session gets `$HOME` set to the server's home directory, so a test Pod never writes to the real
 home. The working directory of a session and relative SFTP paths still start in the user's passwd home.
 
