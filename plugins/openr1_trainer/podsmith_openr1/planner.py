@@ -70,6 +70,16 @@ def _ignored_grpo_options(spec: RunSpec) -> list[str]:
     return [flag for field, flag in names.items() if field in explicit]
 
 
+def server_port(spec: RunSpec) -> int:
+    """Return the vLLM server port: `--opt vllm_server_port=N`, or 8000."""
+    text = spec.options.get("vllm_server_port")
+    if text is None:
+        return VLLM_SERVER_PORT
+    if not text.isdigit() or not 1024 <= int(text) <= 65535:
+        raise PlanError(f"--opt vllm_server_port={text!r} is not a port number.", "Pass a port between 1024 and 65535.")
+    return int(text)
+
+
 def _server_options(spec: RunSpec, layout: GpuLayout) -> dict[str, Any]:
     # In server mode --vllm-gpu-memory-utilization applies to the server's own GPUs, where 0.9 is usual;
     # the RunSpec default (0.3) is the colocate share, so it is only taken when given explicitly.
@@ -81,7 +91,7 @@ def _server_options(spec: RunSpec, layout: GpuLayout) -> dict[str, Any]:
         "tensor_parallel_size": layout.tensor_parallel_size,
         "data_parallel_size": layout.data_parallel_size,
         "host": VLLM_SERVER_HOST,
-        "port": VLLM_SERVER_PORT,
+        "port": server_port(spec),
         "gpu_memory_utilization": memory,
         "dtype": spec.torch_dtype,
     }
@@ -101,7 +111,7 @@ def _server_context(spec: RunSpec, layout: GpuLayout) -> dict[str, Any] | None:
     return {
         "gpus": ",".join(str(gpu) for gpu in layout.server_gpus),
         "host": VLLM_SERVER_HOST,
-        "port": VLLM_SERVER_PORT,
+        "port": options["port"],
         "args": args,
         "wait_s": SERVER_WAIT_S,
         "poll_s": SERVER_POLL_S,
@@ -186,6 +196,7 @@ def prepare(spec: RunSpec, facts: ModelFacts | None, settings: Settings, kind: K
         reward_weights=tuple(rewards.weights) if rewards.weights is not None else None,
         system_prompt=prompt,
         chat_template=chat.template,
+        server_port=server_port(spec),
     )
     recipe = build_recipe(spec, facts, inputs, is_grpo)
     check_recipe_keys(recipe, kind)
