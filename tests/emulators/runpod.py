@@ -5,7 +5,7 @@ graphql-core against `runpod_schema.SDL`, so the inline arguments the SDK writes
 would. Each created Pod runs a real OpenSSH sshd (or a banner-only server) on a loopback port, with its
 own workspace directory, reported to clients through the Pod env `PODSMITH_WORKSPACE`.
 
-Fault knobs: `no_capacity`, `set_stock`, `fail` (401/403/429/5xx/non-JSON answers), `drop`,
+Fault knobs: `no_capacity`, `set_stock`, `fail` (401/403/429/5xx/non-JSON responses), `drop`,
 `create_then_error`, and `pod_behaviour`/`queue_behaviours` for slow starts, null runtime or ports, no
 public IP and Pods that exit while starting. `requests` logs every request without its Authorization
 header, which is kept apart in `auth_headers`.
@@ -39,7 +39,7 @@ GPU_COUNTS = (1, 2, 4, 6, 8)
 
 
 class Forbidden(Exception):
-    """A Pod-scoped key used outside its Pod; answered with HTTP 403."""
+    """A Pod-scoped key used outside its Pod; rejected with HTTP 403."""
 
 
 class RunpodEmulator:
@@ -122,7 +122,7 @@ class RunpodEmulator:
         body: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        """Answer the next `times` requests for `operation` (any when None) with `status` and a non-JSON body.
+        """Respond to the next `times` requests for `operation` (any when None) with `status` and a non-JSON body.
 
         A `body` of JSON text is sent as is, so a 200 with `{"errors": ...}` can be scripted too.
         """
@@ -130,13 +130,13 @@ class RunpodEmulator:
         self._faults.append(HttpFault(status, operation, text, retry_after, times))
 
     def drop(self, operation: str | None = None, times: int = 1) -> None:
-        """Close the connection without an answer, as a client sees a timeout or a reset."""
+        """Close the connection without a response, which a client sees as a timeout or a reset."""
         self._faults.append(HttpFault(None, operation, None, None, times))
 
     def create_then_error(self, style: str = "500", times: int = 1) -> None:
-        """Create the Pod, then answer the create with a 500 ("500"), no answer ("drop") or JSON without data."""
+        """Create the Pod, then respond with a 500 ("500"), no response ("drop") or JSON without data ("no-data")."""
         if style not in ("500", "drop", "no-data"):
-            raise ValueError(f"Unknown style {style!r}; use 500, drop or no-data.")
+            raise ValueError(f"Invalid style {style!r}; use 500, drop or no-data.")
         self._create_faults.extend([style] * times)
 
     def queue_behaviours(self, *behaviours: PodBehaviour) -> None:
@@ -321,7 +321,10 @@ class RunpodEmulator:
             options = input or {}
             count = options.get("gpuCount") or 1
             secure = options.get("secureCloud")
-            cloud = "ALL" if secure is None else ("SECURE" if secure else "COMMUNITY")
+            if secure is None:
+                cloud = "ALL"
+            else:
+                cloud = "SECURE" if secure else "COMMUNITY"
             price = _price(gpu, cloud)
             stock = self._stock.get((gpu.id, count), "High")
             if count > gpu.max_gpu_count or price <= 0:

@@ -19,7 +19,7 @@ DEFAULT_BODIES = {
 
 @dataclass
 class HttpFault:
-    """A scripted answer for the next matching request; `status` None closes the connection unanswered."""
+    """A scripted response for the next matching request; `status` None closes the connection unanswered."""
 
     status: int | None
     operation: str | None = None

@@ -1,7 +1,7 @@
 """A thin layer over the runpod SDK: lazy import, API key, error classification, retried reads.
 
 runpod-python 1.12 sends each call as one POST without retries. It raises `AuthenticationError` on HTTP
-401, `QueryError` for a JSON body with `errors` (its `.query` attribute holds the whole request text,
+401, `QueryError` for a JSON body with `errors` (its `.query` attribute contains the whole request text,
 env values included, so it is never read here), a JSON decode error for a non-JSON body, `KeyError` for
 JSON without `data`, and `requests` exceptions for network trouble.
 """
@@ -120,7 +120,7 @@ class RunpodClient:
     def read(self, operation: str, call: Callable[[Any], T]) -> T:
         """Run a read-only SDK call, retrying transient failures with exponential backoff.
 
-        The SDK hides response headers, so a 429's Retry-After cannot be honoured; the backoff stands in.
+        The SDK hides response headers, so a 429's Retry-After cannot be honoured and the backoff is used instead.
         Errors are raised outside the `except` block, so the SDK exception (whose `.query` holds the
         request text) is not kept as their `__context__`.
         """

@@ -1,6 +1,6 @@
-"""Create a Pod exactly once: classify failures, and after an ambiguous one look the Pod up by name.
+"""Create a Pod without renting a second one: after an ambiguous failure, look the Pod up by name.
 
-A create that times out or answers 5xx may still have made a Pod. Sending the create again would rent a
+A create that times out or gets a 5xx response may still have made a Pod. Sending the create again would rent a
 second one, so after such a failure the Pods are listed by the run's unique name: a Pod found is adopted,
 and only when none exists is the create sent again.
 """

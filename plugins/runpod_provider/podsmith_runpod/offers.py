@@ -54,7 +54,7 @@ def live_offers(client: RunpodClient, cloud_type: str) -> tuple[list[GpuOffer], 
     """Return one offer per GPU type for the cloud type, and the stock status per (GPU type, count).
 
     An offer lists the counts Runpod reports in stock and carries the stock of its smallest count; a
-    type with no count in stock keeps every count and stock None, so the ranking can say why it was skipped.
+    type with no count in stock keeps every count and stock None, so the ranking can report why it was skipped.
     """
     data = client.query("GPU type query", offers_query(cloud_type))
     offers: list[GpuOffer] = []

@@ -86,7 +86,7 @@ class RunpodProvider:
         found, stock_by_count = offers.live_offers(RunpodClient(settings), spec.cloud_type)
         candidates = rank_candidates(found, spec, estimator)
         for candidate in candidates:
-            # The ranking sees one stock status per type; show the one for the count it chose.
+            # The ranking uses one stock status per type, so set the one for the count it chose.
             candidate.stock = stock_by_count.get((candidate.gpu_type_id, candidate.gpu_count), candidate.stock)
         return candidates
 

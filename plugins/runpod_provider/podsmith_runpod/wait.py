@@ -40,7 +40,7 @@ def public_ssh_port(pod: dict[str, Any]) -> tuple[str, int] | None:
 
 
 def read_ssh_banner(host: str, port: int, timeout: float = BANNER_TIMEOUT_S) -> bool:
-    """Return whether an SSH server answers on host:port with its `SSH-` identification line."""
+    """Return whether the server on host:port sends an SSH identification line (`SSH-` prefix)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as conn:
             conn.settimeout(timeout)
