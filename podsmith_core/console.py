@@ -20,6 +20,9 @@ class ConsoleNotifier:
         if self.quiet:
             return
         if event.event == "log":
+            if not event.message.strip():
+                # Progress bars redraw with blank lines between frames; they carry nothing to read.
+                return
             print(f"[{event.stage or 'remote'}] {event.message}", flush=True)
             return
         stream = sys.stderr if event.level == "error" else sys.stdout
