@@ -171,3 +171,17 @@ def test_interrupt_while_waiting(runpod_emulator: RunpodEmulator, provider, spec
 
     assert runpod_emulator.live_pods() == []
     assert runpod_emulator.count("podTerminate") == 1
+
+
+def test_unknown_gpu_type_fails_over(runpod_emulator: RunpodEmulator, provider, spec, make_settings):
+    runpod_emulator.pod_behaviour = PodBehaviour(ssh="banner")
+    settings = make_settings()
+    options = [candidate("NVIDIA Retired GPU"), candidate("NVIDIA L40S")]
+
+    result = try_candidates(provider, spec, options, settings, "podsmith-retired")
+
+    assert result.pod is not None
+    assert result.reasons == [("NVIDIA Retired GPU", "Runpod does not offer GPU type 'NVIDIA Retired GPU'.")]
+    assert runpod_emulator.count("podFindAndDeployOnDemand") == 1
+    provider.destroy_pod(pod=result.pod, settings=settings)
+    assert runpod_emulator.live_pods() == []
