@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from podsmith_core.errors import PodsmithError, TransportError, UsageError
 from podsmith_core.transport.base import CommandResult, Transport
 from podsmith_core.transport.known_hosts import pinning_policy
+from podsmith_core.transport.sftp_files import create_exclusive, makedirs, rename_over
 from podsmith_core.transport.ssh_keys import key_path, load_private_key
 
 if TYPE_CHECKING:
@@ -166,11 +167,16 @@ class SshTransport(Transport):
                 ) from exc
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 client.close()
+                if "No authentication methods available" in str(exc):
+                    raise SshAuthenticationFailed(
+                        f"No SSH key available to log in to {self.address}: no key file, agent or default key.",
+                        "Set SSH_PRIVATE_KEY_PATH to your private key file.",
+                    ) from exc
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ConnectionLost(
                         f"Could not connect to {self.host}:{self.port} over SSH within {timeout_s:g} s "
-                        f"({attempts} attempts): {exc or type(exc).__name__}",
+                        f"({attempts} attempts): {str(exc) or type(exc).__name__}",
                         "Check that the host is up and that sshd listens on that port.",
                     ) from exc
                 time.sleep(min(delay, remaining))
@@ -272,12 +278,12 @@ class SshTransport(Transport):
         temporary = posixpath.join(directory, f".{name}.podsmith-{secrets.token_hex(4)}")
         sftp = self._sftp_client()
         try:
-            self._makedirs(sftp, directory)
-            with _create_exclusive(sftp, temporary, mode) as handle:
+            makedirs(sftp, directory)
+            with create_exclusive(sftp, temporary, mode) as handle:
                 # The server applies its umask at creation; set the exact mode before the first byte.
                 handle.chmod(mode)
                 handle.write(content)
-            _rename_over(sftp, temporary, remote_path)
+            rename_over(sftp, temporary, remote_path)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             self._discard(sftp, temporary)
             raise self._file_error(f"uploading {remote_path}", exc) from exc
@@ -347,7 +353,7 @@ class SshTransport(Transport):
     def _lost(self, action: str, exc: BaseException) -> ConnectionLost:
         self.close()
         return ConnectionLost(
-            f"SSH connection to {self.host}:{self.port} lost while {action}: {exc or type(exc).__name__}",
+            f"SSH connection to {self.host}:{self.port} lost while {action}: {str(exc) or type(exc).__name__}",
             "podsmith reconnects; the job on the Pod keeps running.",
         )
 
@@ -359,21 +365,6 @@ class SshTransport(Transport):
             return self._lost(action, exc)
         return TransportError(f"Failed {action} on {self.address}: {exc}")
 
-    def _makedirs(self, sftp: "paramiko.SFTPClient", directory: str) -> None:
-        if directory in ("", "/"):
-            return
-        try:
-            sftp.stat(directory)
-            return
-        except FileNotFoundError:
-            pass
-        self._makedirs(sftp, posixpath.dirname(directory))
-        try:
-            sftp.mkdir(directory)
-        except OSError:
-            # A concurrent writer may have created it. Any other failure raises from this stat.
-            sftp.stat(directory)
-
     @staticmethod
     def _discard(sftp: "paramiko.SFTPClient", path: str) -> None:
         try:
@@ -381,37 +372,3 @@ class SshTransport(Transport):
         except (OSError, EOFError):
             pass
 
-
-def _create_exclusive(sftp: "paramiko.SFTPClient", path: str, mode: int) -> "paramiko.SFTPFile":
-    """Open a new file for writing with `mode` sent in the SFTP OPEN request itself.
-
-    `SFTPClient.open` sends no attributes, so the server would create the file with 0666 minus its umask
-    and a reader could open it before a later chmod.
-    """
-    from paramiko.sftp import CMD_HANDLE, CMD_OPEN, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_WRITE, SFTPError
-    from paramiko.sftp_attr import SFTPAttributes
-    from paramiko.sftp_file import SFTPFile
-
-    attributes = SFTPAttributes()
-    attributes.st_mode = mode
-    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_EXCL
-    # NOTE: paramiko 5.1 has no public way to pass attributes on OPEN, so this mirrors SFTPClient.open.
-    kind, message = sftp._request(CMD_OPEN, sftp._adjust_cwd(path), flags, attributes)
-    if kind != CMD_HANDLE:
-        raise SFTPError("Expected handle")
-    return SFTPFile(sftp, message.get_binary(), "wb", -1)
-
-
-def _rename_over(sftp: "paramiko.SFTPClient", source: str, target: str) -> None:
-    """Rename `source` over `target`, atomically where the server has the posix-rename extension."""
-    try:
-        sftp.posix_rename(source, target)
-        return
-    except OSError as exc:
-        if "unsupported" not in str(exc).lower():
-            raise
-    try:
-        sftp.remove(target)
-    except FileNotFoundError:
-        pass
-    sftp.rename(source, target)

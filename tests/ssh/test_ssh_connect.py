@@ -186,3 +186,31 @@ def test_reconnect_after_restart(ssh_pod):
         ssh_pod.server.start()
         transport.reconnect()
         assert transport.run(["echo", "back"]).stdout == "back\n"
+
+
+def test_no_key_available(ssh_pod, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    settings = Settings.load(environ={}, project_dir=tmp_path)
+    transport = SshTransport.from_settings("127.0.0.1", ssh_pod.server.port, ssh_pod.server.user, settings)
+
+    started = time.monotonic()
+    with pytest.raises(SshAuthenticationFailed) as caught:
+        transport.connect(timeout_s=30)
+
+    assert time.monotonic() - started < 5
+    assert transport.key_file is None
+    assert "No SSH key available" in caught.value.message
+    assert "SSH_PRIVATE_KEY_PATH" in caught.value.fix
+
+
+def test_configured_key_missing(ssh_pod, tmp_path):
+    missing = tmp_path / "id_missing"
+    settings = Settings.load(environ={"SSH_PRIVATE_KEY_PATH": str(missing)}, project_dir=tmp_path)
+    transport = SshTransport.from_settings("127.0.0.1", ssh_pod.server.port, ssh_pod.server.user, settings)
+
+    with pytest.raises(UsageError) as caught:
+        transport.connect(timeout_s=5)
+
+    assert transport.key_file == missing
+    assert f"SSH private key {missing} not found" in caught.value.message
