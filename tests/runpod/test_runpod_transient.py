@@ -173,3 +173,15 @@ def test_wrong_key_on_select(runpod_emulator: RunpodEmulator, provider, spec, ma
         provider.select_gpu(spec=spec, estimator=fixed_estimator(10), settings=settings)
 
     assert [r.status for r in runpod_emulator.requests] == [401]
+
+
+def test_null_data_poll_retried(runpod_emulator: RunpodEmulator, provider, spec, make_settings):
+    runpod_emulator.fail(200, operation="pod", body='{"data": null}')
+    settings = make_settings()
+
+    pod = provider.create_pod(spec=spec, candidate=candidate("NVIDIA L40S"), name="podsmith-null", settings=settings)
+
+    statuses = [r.status for r in runpod_emulator.requests if "pod" in r.operations]
+    assert statuses == [200, 200]
+    provider.destroy_pod(pod=pod, settings=settings)
+    assert runpod_emulator.live_pods() == []

@@ -68,7 +68,10 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, requests.exceptions.JSONDecodeError):
         body = getattr(exc, "doc", "") or ""
         return AUTH if _FORBIDDEN_BODY.search(body[:2000]) else TRANSIENT
-    if isinstance(exc, (requests.exceptions.RequestException, KeyError, TypeError)):
+    if isinstance(exc, (requests.exceptions.RequestException, KeyError)):
+        return TRANSIENT
+    if isinstance(exc, TypeError) and "'NoneType' object is not subscriptable" in str(exc):
+        # A JSON body whose `data` (or the requested field) is null.
         return TRANSIENT
     if isinstance(exc, ValueError) and "No GPU found" in str(exc):
         return UNKNOWN_GPU
