@@ -12,6 +12,8 @@ from podsmith_core.memory.shape import ModelShape
 
 # Model types whose modeling code (remote code) computes the cross-entropy on logits in the compute
 # dtype: Qwen (v1) keeps the bf16 logits, a shifted contiguous copy and the bf16 log-softmax.
+# NOTE: read from Qwen (v1)'s modeling_qwen.py and consistent with its published profiling table, not
+# measured here.
 LOSS_IN_COMPUTE_DTYPE = frozenset({"qwen"})
 
 # transformers' ForCausalLMLoss upcasts logits to fp32: bf16 logits 2 + fp32 copy 4 + fp32 log-softmax 4

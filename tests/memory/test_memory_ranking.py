@@ -25,7 +25,7 @@ OFFERS = [
 
 
 def fixed(per_gpu_gib: float, calls: list[int] | None = None):
-    """An estimator that needs `per_gpu_gib / count` per GPU and records the counts asked for."""
+    """An estimator that needs `per_gpu_gib / count` per GPU and records the requested counts."""
 
     def estimator(count: int) -> MemoryEstimate:
         if calls is not None:
