@@ -7,6 +7,7 @@ chosen is rendered once on a sample conversation here, before any Pod exists.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,7 +18,7 @@ from podsmith_core.errors import PlanError
 from podsmith_core.models import ModelFacts, RunSpec
 
 FALLBACK_TEMPLATE = "chat/fallback.jinja"
-# Stands in for the EOS token when the model facts do not name one; the real token comes from the tokenizer.
+# Placeholder for the EOS token when the model facts do not name one. On the Pod the tokenizer supplies it.
 PLACEHOLDER_EOS = "<eos-token>"
 
 SAMPLE_USER = "What is 2 + 3?"
@@ -63,7 +64,6 @@ def sample_messages(system_prompt: str | None, completion: str) -> list[dict[str
 def fallback_source() -> str:
     """Return the fallback template text, from the user's template directory when it overrides it."""
     from podsmith_core.templates import environment
-    import os
 
     env = environment(os.environ.get("PODSMITH_TEMPLATES_DIR"))
     assert env.loader is not None
@@ -87,7 +87,7 @@ def _read_template_file(path_text: str) -> str:
 def resolve_chat_template(
     spec: RunSpec, facts: ModelFacts | None, system_prompt: str | None, completion: str
 ) -> ChatTemplateChoice:
-    """Choose the chat template and render it once on a sample; raise PlanError when it cannot render."""
+    """Choose the chat template and render it once on a sample, raising PlanError when it cannot render."""
     eos_token = (facts.eos_token if facts else None) or PLACEHOLDER_EOS
     messages = sample_messages(system_prompt, completion)
 

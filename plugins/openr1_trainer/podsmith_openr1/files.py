@@ -31,7 +31,7 @@ def render(name: str, **context: Any) -> str:
     from podsmith_core.templates import environment
     from podsmith_core.templates import render as core_render
 
-    # NOTE: the core environment has no shell-quoting filter yet; it is added here until the core provides one.
+    # NOTE: the core environment has no shell-quoting filter yet, so it is added here until the core has one.
     environment(os.environ.get("PODSMITH_TEMPLATES_DIR")).filters.setdefault("shell_quote", shlex.quote)
     return core_render(f"openr1/{name}", **context)
 

@@ -30,7 +30,7 @@ class MethodPlan:
 
 
 def plan_method(spec: RunSpec, is_grpo: bool, layout: GpuLayout) -> MethodPlan:
-    """Choose the method and ZeRO stage; SFT defaults to QLoRA as the original tool did, GRPO to full."""
+    """Choose the method and ZeRO stage. SFT defaults to QLoRA as the original tool did, GRPO to full."""
     notices: list[str] = []
     method: Method
     if spec.method is not None:

@@ -81,8 +81,8 @@ def server_port(spec: RunSpec) -> int:
 
 
 def _server_options(spec: RunSpec, layout: GpuLayout) -> dict[str, Any]:
-    # In server mode --vllm-gpu-memory-utilization applies to the server's own GPUs, where 0.9 is usual;
-    # the RunSpec default (0.3) is the colocate share, so it is only taken when given explicitly.
+    # In server mode --vllm-gpu-memory-utilization applies to the server's own GPUs, where 0.9 is usual.
+    # The RunSpec default (0.3) is the colocate share, so it is only taken when given explicitly.
     memory = spec.vllm_gpu_memory_utilization
     if "vllm_gpu_memory_utilization" not in spec.model_fields_set:
         memory = SERVER_MEMORY_DEFAULT

@@ -144,7 +144,7 @@ def build_recipe(spec: RunSpec, facts: ModelFacts | None, inputs: RecipeInputs, 
     if is_grpo:
         recipe.update(_grpo_section(spec, inputs, prompt_column))
     else:
-        # TRL 0.18 names the SFT sequence limit `max_length`; `max_seq_length` is a deprecated alias.
+        # TRL 0.18 names the SFT sequence limit `max_length`, and `max_seq_length` is a deprecated alias.
         recipe["max_length"] = spec.max_prompt_length + spec.max_completion_length
     return recipe
 

@@ -25,7 +25,7 @@ def upload_plan(transport: Transport, workspace: str, plan: TrainerPlan) -> None
 
 
 def secret_values(plan: TrainerPlan, settings: Settings) -> dict[str, str]:
-    """Return the plan's secrets that have a value; HF_TOKEN also accepts HUGGINGFACE_HUB_TOKEN."""
+    """Return the plan's secrets that have a value. HF_TOKEN also accepts HUGGINGFACE_HUB_TOKEN."""
     values: dict[str, str] = {}
     for name in plan.secrets:
         value = settings.hf_token if name == "HF_TOKEN" else settings.get(name)
@@ -92,7 +92,7 @@ def run_plan(
         if status != 0:
             raise RemoteJobFailed(f"Training failed on the Pod with exit status {status}.", status, list(runner.tail))
     finally:
-        # The launch script deletes the secrets when it exits; this also covers a failed setup.
+        # The launch script deletes the secrets when it exits, and this also covers a failed setup.
         remove_secrets(transport, workspace)
 
     summary = plan.summary

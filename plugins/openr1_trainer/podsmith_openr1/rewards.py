@@ -10,7 +10,7 @@ from podsmith_trl.rules import DEFAULT_ANSWER_TAGS, DEFAULT_REASONING_TAGS, PODS
 
 from podsmith_openr1.keys import OPENR1_REWARDS
 
-# podsmith_trl names the functions of its shipped reward module; Open R1's registry uses the short names.
+# podsmith_trl names the functions of its shipped reward module, but Open R1's registry uses the short names.
 SHORT_REWARD_NAMES = {function: short for short, function in PODSMITH_REWARDS.items()}
 
 # Open R1 hard-codes `<think>\n...\n</think>\n<answer>\n...\n</answer>` in these rewards.
