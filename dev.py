@@ -31,6 +31,11 @@ TRAINING_STACK = (
 )
 
 
+# Open R1's pins (trl 0.18.0 and transformers 4.52.3) with the local CPU torch build.
+TRL018_VENV = ROOT / ".venv-trl018"
+TRL018_STACK = ("trl==0.18.0", "transformers==4.52.3", "torch==2.13.0", "accelerate")
+
+
 def venv_python() -> Path:
     scripts = "Scripts" if os.name == "nt" else "bin"
     return VENV / scripts / ("python.exe" if os.name == "nt" else "python")
@@ -59,7 +64,17 @@ def setup() -> None:
         if (ROOT / "examples" / example / "pyproject.toml").exists():
             editable += ["-e", f"examples/{example}"]
     run(venv_python(), "-m", "pip", "install", "--disable-pip-version-check", *editable, *TRAINING_STACK)
+    setup_trl018()
     print("Setup done. Next: python3 dev.py test, or python3 dev.py demo")
+
+
+def setup_trl018() -> None:
+    """Create .venv-trl018 with the stack Open R1 pins, so tests parse generated recipes with TRL 0.18 itself."""
+    scripts = "Scripts" if os.name == "nt" else "bin"
+    python = TRL018_VENV / scripts / ("python.exe" if os.name == "nt" else "python")
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(TRL018_VENV)
+    run(python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *TRL018_STACK)
 
 
 def test(arguments: list[str]) -> None:

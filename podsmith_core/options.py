@@ -68,6 +68,12 @@ def _options() -> list[Callable]:
         o("--seed", type=int, default=42, show_default=True),
         # GRPO generation and rewards
         o("--no-vllm", is_flag=True, help="GRPO: generate with transformers instead of vLLM."),
+        o("--vllm-server-gpus", type=click.IntRange(1, 7), default=1, show_default=True,
+          help="GRPO server mode: GPUs given to `trl vllm-serve`; training uses the rest."),
+        o("--tensor-parallel-size", type=click.IntRange(1, 8), default=1, show_default=True,
+          help="vLLM tensor parallel size in server mode."),
+        o("--nccl-p2p-disable", is_flag=True, help="Set NCCL_P2P_DISABLE=1 (a common fix for NCCL hangs)."),
+        o("--nccl-ib-disable", is_flag=True, help="Set NCCL_IB_DISABLE=1."),
         o("--vllm-mode", type=click.Choice(["colocate", "server"]), default="colocate", show_default=True),
         o("--vllm-gpu-memory-utilization", type=click.FloatRange(0.05, 0.95), default=0.3, show_default=True),
         o("--reasoning-tag", default="<think>", show_default=True),
@@ -140,7 +146,7 @@ def build_spec(params: dict[str, Any]):
         if not sep or not key:
             raise UsageError(f"Invalid --opt {item!r}.", "Write it as key=value.")
         options[key] = value
-    shard = params.pop("shard_model")
+    shard = params["shard_model"]
     stage = params.pop("deepspeed_stage")
     flags = {name: params.pop(name) for name in ("no_gradient_checkpointing", "no_vllm", "no_push")}
     values = {

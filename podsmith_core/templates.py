@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from typing import Any
 
 import jinja2
@@ -15,12 +16,15 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
     if override_dir:
         loaders.append(jinja2.FileSystemLoader(override_dir))
     loaders.append(jinja2.PackageLoader("podsmith_templates", ""))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+    # Values rendered into shell scripts go through `shell_quote`, never raw interpolation.
+    env.filters["shell_quote"] = shlex.quote
+    return env
 
 
 def render(name: str, **context: Any) -> str:
