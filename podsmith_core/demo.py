@@ -3,7 +3,7 @@
 The model has random weights from a small Llama config (2 layers, hidden size 32) and a byte-level BPE
 tokenizer trained on generated text, so training runs on a CPU without any download. Datasets are JSON
 Lines files in local directories that `datasets.load_dataset(directory)` reads with a `train` split:
-`grpo/` holds `prompt` (a conversation) and `solution`, `sft/` holds `messages`.
+`grpo/` contains `prompt` (a conversation) and `solution`, and `sft/` contains `messages`.
 """
 
 from __future__ import annotations

@@ -81,9 +81,9 @@ def reasoning_accuracy_reward(completions, solution, **kwargs) -> list[float]:
 def format_reward(completions, **kwargs) -> list[float]:
     """Score 1.0 for reasoning in the reasoning tags followed by the answer in the answer tags, if configured."""
     reasoning_open, reasoning_close = (re.escape(tag) for tag in tags()["reasoning"])
-    answer_open, answer_close = tags()["answer"]
+    answer_open, answer_close = (re.escape(tag) if tag else None for tag in tags()["answer"])
     if answer_open:
-        pattern = rf"^{reasoning_open}\n.*?\n{reasoning_close}\n{re.escape(answer_open)}\n.*?\n{re.escape(answer_close)}$"
+        pattern = rf"^{reasoning_open}\n.*?\n{reasoning_close}\n{answer_open}\n.*?\n{answer_close}$"
     else:
         pattern = rf"^{reasoning_open}\n.*?\n{reasoning_close}\n.+$"
     return [1.0 if re.match(pattern, _text(c), re.DOTALL) else 0.0 for c in completions]

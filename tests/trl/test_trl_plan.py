@@ -137,25 +137,25 @@ def test_vllm_server_layout(settings):
     assert "wait-vllm" in plan.launch_script
 
 
-def test_row3_batch_one_refused(settings):
+def test_batch_one_rejected(settings):
     with pytest.raises(PlanError) as caught:
         plan_for(grpo_spec(per_device_train_batch_size=1, gradient_accumulation_steps=1), settings=settings)
     assert caught.value.fix == "Set --gradient-accumulation-steps 2."
 
 
-def test_row4_adjusted_notice(settings):
+def test_generations_adjusted_notice(settings):
     plan = plan_for(grpo_spec(gradient_accumulation_steps=4), settings=settings)
     assert plan.summary["num_generations"] == 4
     assert any(notice.startswith("num_generations adjusted from 16 to 4") for notice in plan.notices)
 
 
-def test_row4_explicit_refused(settings):
+def test_explicit_generations_rejected(settings):
     with pytest.raises(PlanError) as caught:
         plan_for(grpo_spec(gradient_accumulation_steps=4, num_generations=16), settings=settings)
     assert "--num-generations 16" in caught.value.message
 
 
-def test_row1_fallback_template_shipped(settings):
+def test_fallback_template_shipped(settings):
     facts = model_facts(has_chat_template=False, chat_template=None, eos_token="<eos>")
     plan = plan_for(grpo_spec(), facts=facts, settings=settings)
     template = file_of(plan, "chat_template.jinja")
@@ -176,13 +176,13 @@ def test_sft_fallback_uses_chat_template_path(settings):
     assert "prepare-model" not in plan.launch_script
 
 
-def test_row17_template_typo(settings, tmp_path):
+def test_template_path_typo(settings, tmp_path):
     with pytest.raises(PlanError) as caught:
         plan_for(grpo_spec(chat_template=str(tmp_path / "tmpl.jnja")), settings=settings)
     assert caught.value.message.startswith("chat template file not found:")
 
 
-def test_row16_injection_refused(settings):
+def test_dependency_injection_rejected(settings):
     for text in ("foo; rm -rf /", "$(id)"):
         with pytest.raises(PlanError) as caught:
             plan_for(grpo_spec(custom_dependencies=[text]), settings=settings)
@@ -195,7 +195,7 @@ def test_custom_dependencies_quoted(settings):
     assert "liger-kernel>=0.5" in plan.summary["requirements"]
 
 
-def test_row7_wandb_without_key(settings):
+def test_wandb_without_key(settings):
     with pytest.raises(PlanError) as caught:
         plan_for(grpo_spec(report_to="wandb"), settings=settings)
     assert "WANDB_API_KEY" in caught.value.fix

@@ -27,7 +27,9 @@ class ChatTemplateChoice:
     notices: list[str] = field(default_factory=list)
 
 
-def render_chat_template(template: str, eos_token: str | None, messages: list[dict], add_generation_prompt: bool) -> str:
+def render_chat_template(
+    template: str, eos_token: str | None, messages: list[dict], add_generation_prompt: bool
+) -> str:
     """Render a chat template the way transformers does: sandboxed Jinja2 with trimmed blocks."""
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment

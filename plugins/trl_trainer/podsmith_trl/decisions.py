@@ -11,7 +11,7 @@ from podsmith_core.models import ModelFacts, RunSpec
 
 @dataclass
 class Hardware:
-    """What the recipe is rendered for; `gpu_count` 0 means a CPU run."""
+    """Device and parallel layout the recipe is rendered for; `gpu_count` 0 means a CPU run."""
 
     use_cpu: bool
     gpu_count: int
@@ -37,7 +37,7 @@ def is_cpu_run(spec: RunSpec) -> bool:
 
 
 def choose_method(spec: RunSpec, use_cpu: bool, notices: list[str]) -> str:
-    """Return full, lora or qlora; SFT defaults to QLoRA on a GPU as the original tool did, LoRA on a CPU."""
+    """Return full, lora or qlora. Unless requested, GRPO trains fully and SFT uses QLoRA (LoRA on a CPU)."""
     if spec.method is not None:
         if spec.method == "qlora" and use_cpu:
             raise PlanError(

@@ -111,13 +111,18 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         )
         notices.extend(rewards.notices)
     else:
-        ignored = [flag for flag, used in (("--system-prompt", spec.system_prompt), ("--num-generations", spec.num_generations)) if used]
+        grpo_only = (("--system-prompt", spec.system_prompt), ("--num-generations", spec.num_generations))
+        ignored = [flag for flag, value in grpo_only if value]
         if ignored:
             notices.append(f"{', '.join(ignored)} only apply to GRPO and are ignored by {trainer}.")
 
     prepare_model = grpo and chat.text is not None
     prepare_dataset = grpo and _needs_dataset_preparation(spec)
-    model_path = PREPARED_MODEL if prepare_model else (facts.local_path if facts and facts.local_path else spec.repo_id)
+    model_path = spec.repo_id
+    if facts is not None and facts.local_path:
+        model_path = facts.local_path
+    if prepare_model:
+        model_path = PREPARED_MODEL
     output_dir = choose_output_dir(spec, method)
     venv = spec.options.get("venv", DEFAULT_VENV)
     base_python = spec.options.get("python", DEFAULT_PYTHON)
@@ -149,9 +154,10 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         summary["max_length"] = spec.max_prompt_length + spec.max_completion_length
 
     context = _recipe_context(spec, hardware, model_path, output_dir, hub_model_id, chat, prepare_dataset)
+    job_config = _job_config(spec, model_path, output_dir, hub_model_id, prepare_dataset)
     files = [
         PlannedFile(path=ACCELERATE, content=accelerate_config(hardware)),
-        PlannedFile(path=JOB_CONFIG, content=json.dumps(_job_config(spec, model_path, output_dir, hub_model_id, prepare_dataset), indent=2) + "\n"),
+        PlannedFile(path=JOB_CONFIG, content=json.dumps(job_config, indent=2) + "\n"),
         PlannedFile(path="podsmith_job.py", content=source("trl/podsmith_job.py")),
     ]
     if grpo:

@@ -134,11 +134,12 @@ def run_plan(
 
     result = _read_result(transport, workspace) if status == 0 else {}
     hub_repo = result.get("hub_model_id")
+    endpoint = (settings.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
     return RunResult(
         exit_status=status,
         output_dir=result.get("output_dir") or plan.summary.get("output_dir"),
         hub_repo=hub_repo,
-        hub_url=f"{settings.get('HF_ENDPOINT', 'https://huggingface.co').rstrip('/')}/{hub_repo}" if hub_repo else None,
+        hub_url=f"{endpoint}/{hub_repo}" if hub_repo else None,
         steps=result.get("steps"),
         final_loss=result.get("final_loss"),
         duration_s=time.monotonic() - started,

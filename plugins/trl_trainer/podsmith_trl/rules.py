@@ -160,7 +160,7 @@ def select_rewards(
     requested: list[str] | None = None,
     weights: list[float] | None = None,
 ) -> RewardSet:
-    """Choose the reward functions from the tags, as the original tool did, unless the user named them.
+    """Choose the reward functions from the tags unless the user named them.
 
     Default reasoning tags without answer tags → accuracy only. Default reasoning and answer tags → accuracy,
     format and tag_count. Any custom tag → tag-independent accuracy only, because format rewards written for

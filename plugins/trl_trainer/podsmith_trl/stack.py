@@ -19,8 +19,8 @@ BITSANDBYTES_PIN = "bitsandbytes==0.50.2"
 DEEPSPEED_PIN = "deepspeed==0.19.8"
 VLLM_PIN = "vllm==0.31.0"
 
-# A torch the base interpreter already imports is reused from this version on; below it, or when torch is
-# missing, the setup script installs TORCH_PIN (CPU wheels on a CPU machine).
+# The setup script reuses a torch the base interpreter imports when it is at least TORCH_MINIMUM. Otherwise it
+# installs TORCH_PIN, from the CPU wheel index on a CPU machine.
 TORCH_MINIMUM = "2.6"
 TORCH_PIN = "torch==2.13.0"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
