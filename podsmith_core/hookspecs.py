@@ -44,8 +44,10 @@ def gate_check(
 
 
 @hookspec(firstresult=True)
-def estimate(spec: RunSpec, facts: ModelFacts, gpu_count: int, settings: Settings) -> MemoryEstimate | None:
-    """Estimate peak memory per GPU for training on `gpu_count` GPUs; the trainer first, the core default last."""
+def estimate(
+    spec: RunSpec, facts: ModelFacts, gpu_count: int, settings: Settings, gpu_memory_bytes: int | None
+) -> MemoryEstimate | None:
+    """Estimate peak memory per GPU on `gpu_count` cards of `gpu_memory_bytes` each (None: unknown card)."""
 
 
 @hookspec(firstresult=True)
@@ -55,9 +57,9 @@ def prepare_run(spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> 
 
 @hookspec(firstresult=True)
 def select_gpu(
-    spec: RunSpec, estimator: Callable[[int], MemoryEstimate], settings: Settings
+    spec: RunSpec, estimator: Callable[..., MemoryEstimate], settings: Settings
 ) -> list[GpuCandidate] | None:
-    """Return GPU candidates ranked in failover order, using `estimator(gpu_count)` for the memory need."""
+    """Return GPU candidates ranked in failover order; `estimator(gpu_count, gpu_memory_bytes=...)` gives the need."""
 
 
 @hookspec(firstresult=True)

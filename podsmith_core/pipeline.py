@@ -138,13 +138,15 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
     if plan.errors:
         raise CheckFailed(plan.errors)
 
-    def estimator(gpu_count: int) -> MemoryEstimate:
-        return session.call("estimate", spec=spec, facts=facts, gpu_count=gpu_count)
+    def estimator(gpu_count: int, gpu_memory_bytes: int | None = None) -> MemoryEstimate:
+        return session.call(
+            "estimate", spec=spec, facts=facts, gpu_count=gpu_count, gpu_memory_bytes=gpu_memory_bytes
+        )
 
     plan.candidates = session.call("select_gpu", spec=spec, estimator=estimator) or []
     chosen = plan.chosen
     if chosen is not None and chosen.gpu_count > 0:
-        plan.estimate = estimator(chosen.gpu_count)
+        plan.estimate = estimator(chosen.gpu_count, chosen.usable_bytes)
     if chosen is None:
         rows = "; ".join(f"{c.gpu_count}x {c.gpu_type_id}: {c.reason}" for c in plan.candidates) or "no GPU offered"
         findings.append(

@@ -10,8 +10,10 @@ from podsmith_core.settings import Settings
 
 class CoreEstimator:
     @hookimpl(trylast=True)
-    def estimate(self, spec: RunSpec, facts: ModelFacts, gpu_count: int, settings: Settings) -> MemoryEstimate:
-        return estimate_memory(spec, facts, gpu_count)
+    def estimate(
+        self, spec: RunSpec, facts: ModelFacts, gpu_count: int, settings: Settings, gpu_memory_bytes: int | None
+    ) -> MemoryEstimate:
+        return estimate_memory(spec, facts, gpu_count, gpu_memory_bytes=gpu_memory_bytes)
 
 
 plugin = CoreEstimator()
