@@ -1,6 +1,6 @@
 """Secret redaction for every string that leaves the process: notifications, logs, error texts.
 
-A `Redactor` knows the secret values of a run (tokens, API keys, webhook URLs) and replaces each one,
+A `Redactor` is built from the secret values of a run (tokens, API keys, webhook URLs) and replaces each one,
 and the encoded forms it takes inside URLs and JSON, with `***`. All forms are matched by one compiled
 regular expression, so redacting a long stream of log lines costs one scan per line.
 """

@@ -1,8 +1,8 @@
 """Discord message text: a header line, the message, and recent output in a code block, within 2,000 characters.
 
 Discord rejects a webhook message whose `content` is longer than 2,000 characters. Lengths here are
-counted in UTF-16 code units, which is never less than the count of code points, so the limit holds
-whichever of the two Discord applies. Output lines are kept from the end, because the last lines
+counted in UTF-16 code units, which is never less than the count of code points, so the limit is met
+whichever of the two Discord counts. Output lines are kept from the end, because the last lines
 carry the error, and a line too long to fit keeps its end.
 """
 

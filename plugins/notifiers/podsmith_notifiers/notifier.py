@@ -6,7 +6,7 @@ order, retrying rate limits (honouring `Retry-After`), server errors, timeouts a
 with backoff for a bounded number of attempts. `flush` waits for the queue to empty until a deadline,
 then abandons what is left and counts it.
 
-Failures never raise into the caller. The first one is logged on the `podsmith.notifiers` logger with
+A delivery failure never raises into the caller. The first one is logged on the `podsmith.notifiers` logger with
 its status code, never the URL (a webhook URL embeds its token), and later ones are counted in `stats`.
 """
 
@@ -132,6 +132,9 @@ class HttpNotifier:
             if not done:
                 abandoned = self._outbox.drain() + (1 if self._busy else 0)
                 self.stats.dropped += abandoned
+                # The in-flight message is cancelled below; a later flush must not wait for the worker
+                # to notice the cancellation.
+                self._busy = False
             self._flush_deadline = None
 
         if not done:
@@ -171,6 +174,7 @@ class HttpNotifier:
         with self._cond:
             if self._thread is not None:
                 return
+            self._closing = False
             self._thread = threading.Thread(target=self._thread_main, name=f"podsmith-{self.kind}", daemon=True)
         self._thread.start()
 
@@ -210,7 +214,7 @@ class HttpNotifier:
 
     async def _serve(self, client: httpx.AsyncClient) -> None:
         assert self._wake is not None
-        while True:
+        while not self._closing:
             self._wake.clear()
             with self._cond:
                 flushing = self._active_deadline() is not None
