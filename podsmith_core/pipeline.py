@@ -24,6 +24,7 @@ from podsmith_core.errors import (
     PodStartError,
     ProviderError,
     RemoteJobFailed,
+    UsageError,
 )
 from podsmith_core.models import (
     Event,
@@ -146,7 +147,10 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
     plan.candidates = session.call("select_gpu", spec=spec, estimator=estimator) or []
     chosen = plan.chosen
     if chosen is not None and chosen.gpu_count > 0:
-        plan.estimate = estimator(chosen.gpu_count, chosen.usable_bytes)
+        try:
+            plan.estimate = estimator(chosen.gpu_count, chosen.usable_bytes)
+        except UsageError as exc:
+            findings.append(Finding(level="warning", code="no-estimate", message=exc.message, fix=exc.fix))
     if chosen is None:
         rows = "; ".join(f"{c.gpu_count}x {c.gpu_type_id}: {c.reason}" for c in plan.candidates) or "no GPU offered"
         findings.append(
