@@ -1,9 +1,9 @@
-"""A recording HTTP server on 127.0.0.1 that stands in for a progress webhook or a Discord webhook.
+"""A recording HTTP server on 127.0.0.1 that emulates a progress webhook or a Discord webhook.
 
 Each request is stored with its method, path, headers, body and arrival time. Replies are scripted:
-`recorder.script(Reply(429, retry_after=1.0), Reply(500))` answers the next two requests that way and
-every later request with the default reply (204). A reply with `hang_s` sleeps before answering, which
-stands in for an endpoint that never responds within the client's timeout.
+`recorder.script(Reply.rate_limited(1.0), Reply(500))` makes the next two responses a 429 and a 500,
+and every later request gets the default reply (204). A reply with `hang_s` sleeps before responding,
+which emulates an endpoint that does not respond within the client's timeout.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 @dataclass
 class Reply:
-    """A scripted answer: status, headers, a JSON body, and an optional delay before answering."""
+    """A scripted response: status, headers, a JSON body, and an optional delay before it is sent."""
 
     status: int = 204
     headers: dict[str, str] = field(default_factory=dict)

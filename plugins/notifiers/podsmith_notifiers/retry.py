@@ -1,4 +1,4 @@
-"""How long to wait before the next attempt: rate-limit answers and exponential backoff."""
+"""How long to wait before the next attempt: rate-limit responses and exponential backoff."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 
 
 def retry_after_s(response: httpx.Response) -> float | None:
-    """Return the wait a 429 answer asks for, in seconds, or None when it names none.
+    """Return the wait a 429 response requests, in seconds, or None when it names none.
 
     Discord's JSON body carries `retry_after` in seconds with a fraction, which is more precise than the
     whole-second `Retry-After` header it also sends, so the body wins. `Retry-After` may be a number of
@@ -40,7 +40,7 @@ def retry_after_s(response: httpx.Response) -> float | None:
 
 
 def bucket_reset_s(response: httpx.Response) -> float | None:
-    """Return the seconds until Discord's rate-limit bucket refills, when this answer emptied it."""
+    """Return the seconds until Discord's rate-limit bucket refills, when this response emptied it."""
     if response.headers.get("X-RateLimit-Remaining") != "0":
         return None
     try:
