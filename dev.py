@@ -28,6 +28,7 @@ TRAINING_STACK = (
     "datasets==5.2.0",
     "accelerate==1.16.0",
     "peft==0.21.2",
+    "math-verify==0.9.0",
 )
 
 
