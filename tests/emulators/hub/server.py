@@ -129,7 +129,9 @@ class HubEmulator:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.emulator = self
         self.app.base_url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, name="hub-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hub-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -218,8 +220,16 @@ class HubEmulator:
             self.requests.append(entry)
 
     def repo_files(self, repo_id: str, repo_type: str = "model") -> dict[str, bytes]:
-        """Return the files at the head of `main`."""
-        return {path: stored.read() for path, stored in self.repo(repo_id, repo_type).files().items()}
+        """Return the files at the head of `main` with their content; synthesized weight files are left out
+        (their paths are in `repo_paths`)."""
+        files = self.repo(repo_id, repo_type).files()
+        return {path: stored.read() for path, stored in files.items() if stored.synthetic is None}
+
+    def repo_paths(self, repo_id: str, repo_type: str = "model") -> list[str]:
+        return sorted(self.repo(repo_id, repo_type).files())
+
+    def repo_file(self, repo_id: str, path: str, repo_type: str = "model") -> bytes:
+        return self.repo(repo_id, repo_type).files()[path].read()
 
     def repo_private(self, repo_id: str, repo_type: str = "model") -> bool:
         return self.repo(repo_id, repo_type).private
