@@ -213,7 +213,7 @@ def prepare(spec: RunSpec, facts: ModelFacts | None, settings: Settings, kind: K
     merged_repo = f"{inputs.hub_model_id}-merged"
     planned = _render_files(
         spec, kind, pins, layout, method, recipe, extras, imports, quoted_dependencies, secrets, inputs, merged_repo,
-        expected_versions,
+        expected_versions, settings.get("HF_ENDPOINT"),
     )
 
     summary: dict[str, Any] = {
@@ -263,9 +263,13 @@ def _render_files(
     inputs: RecipeInputs,
     merged_repo: str,
     expected_versions: dict[str, str],
+    hf_endpoint: str | None = None,
 ) -> list[PlannedFile]:
     shell = files.shell_context(pins, spec.debug_remote)
     environment: dict[str, str] = {}
+    if hf_endpoint and hf_endpoint.rstrip("/") != "https://huggingface.co":
+        # The Pod talks to the same Hub as the checks did (a mirror or a private Hub).
+        environment["HF_ENDPOINT"] = hf_endpoint.rstrip("/")
     if spec.nccl_p2p_disable:
         environment["NCCL_P2P_DISABLE"] = "1"
     if spec.nccl_ib_disable:

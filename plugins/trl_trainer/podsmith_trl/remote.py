@@ -30,7 +30,9 @@ log = logging.getLogger("podsmith.trl")
 POD_ENV = "config/pod.env"
 
 
-def files_for_pod(spec: RunSpec, plan: TrainerPlan, pod: PodHandle) -> tuple[list[PlannedFile], list[str]]:
+def files_for_pod(
+    spec: RunSpec, plan: TrainerPlan, pod: PodHandle, hf_endpoint: str | None = None
+) -> tuple[list[PlannedFile], list[str]]:
     """Return the plan's files adapted to the Pod's GPU count, and notices about the adaptation."""
     notices: list[str] = []
     # Pod names are podsmith-<run id> (podsmith_core.state.pod_name); the card shows that run id.
@@ -60,6 +62,9 @@ def files_for_pod(spec: RunSpec, plan: TrainerPlan, pod: PodHandle) -> tuple[lis
     python = spec.options.get("python") or pod.data.get("python")
     if python:
         pod_env.append(f"PODSMITH_PYTHON={shlex.quote(str(python))}")
+    if hf_endpoint:
+        # The Pod talks to the same Hub as the checks did (a mirror or a private Hub, when configured).
+        pod_env.append(f"export HF_ENDPOINT={shlex.quote(hf_endpoint.rstrip('/'))}")
     files.append(PlannedFile(path=POD_ENV, content="\n".join(pod_env) + "\n"))
     if plan.setup_script is not None:
         files.append(PlannedFile(path=SETUP_SCRIPT, content=plan.setup_script, mode=0o755))
@@ -112,7 +117,7 @@ def run_plan(
 
     started = time.monotonic()
     workspace = pod.workspace
-    files, notices = files_for_pod(spec, plan, pod)
+    files, notices = files_for_pod(spec, plan, pod, settings.get("HF_ENDPOINT"))
     for notice in notices:
         emit(Event(event="notice", stage="setup", message=notice))
     secrets = _secret_values(plan.secrets, settings)
