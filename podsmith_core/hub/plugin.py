@@ -49,7 +49,7 @@ class HuggingFacePlugin:
                 return read_local_facts(ref)
             except (OSError, ValueError) as exc:
                 log.warning("Could not read model directory %s: %s", ref.repo_id, exc)
-                return ModelFacts(repo_id=ref.repo_id, local_path=str(ref.local_path))
+                return None  # gate_check reads the directory again and reports the error
 
         facts, probe = read_hub_facts(ref, hub)
         token = self._token(hub, keep=True)
@@ -76,9 +76,19 @@ class HuggingFacePlugin:
 
         if ref is not None and ref.is_local:
             findings += checks.local_model_findings(spec, ref)
-            if facts is None or facts.local_path is None:
-                facts = read_local_facts(ref)
-            facts_known = True
+            try:
+                if facts is None or facts.local_path is None:
+                    facts = read_local_facts(ref)
+                facts_known = True
+            except (OSError, ValueError) as exc:
+                findings.append(
+                    checks.finding(
+                        "error",
+                        "local-model-unreadable",
+                        f"Could not read the model directory {ref.repo_id}: {exc}",
+                        "Check that config.json, the tokenizer files and the safetensors files are complete.",
+                    )
+                )
         elif ref is not None:
             cached = self._probes.pop(hub.cache_key(ref.repo_id, ref.revision), None)
             if cached is None:

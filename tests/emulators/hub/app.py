@@ -174,7 +174,8 @@ class HubApp:
                 message = f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"'
                 return replies.error(403, message)
             if self.find(repo_id, repo_type) is not None:
-                return replies.error(409, "You already created this model repo", headers={"X-Repo-Url": url})
+                message = f"You already created this {repo_type} repo"
+                return Reply.json({"error": message, "url": url}, 409, {"X-Error-Message": message})
             repo = Repo(repo_id=repo_id, repo_type=repo_type, private=private)
             attributes = StoredFile(".gitattributes", data=b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
             repo.commit({".gitattributes": attributes}, "initial commit")
@@ -222,11 +223,14 @@ class HubApp:
         with self.lock:
             files = dict(repo.files(repo.refs[branch]))
             summary = ""
+            changed: list[str] = []
             for line in body.splitlines():
                 if not line.strip():
                     continue
                 item = json.loads(line)
                 key, value = item["key"], item["value"]
+                if key != "header":
+                    changed.append(value["path"])
                 if key == "header":
                     summary = value.get("summary", "")
                 elif key == "file":
@@ -239,7 +243,7 @@ class HubApp:
                     files = {path: stored for path, stored in files.items() if not path.startswith(prefix)}
                 else:
                     return replies.error(400, f"Commit operation {key!r} is not emulated (LFS and Xet uploads).")
-            sha = repo.commit(files, summary, branch=branch)
+            sha = repo.commit(files, summary, branch=branch, paths=changed)
         prefix = "datasets/" if repo_type == "dataset" else ""
         return Reply.json(
             {

@@ -80,7 +80,10 @@ def file_tensors(stored: StoredFile) -> dict[str, tuple[str, list[int]]]:
     if len(prefix) < 8:
         return {}
     (length,) = struct.unpack("<Q", prefix)
-    header = json.loads(stored.read(8, 8 + length))
+    try:
+        header = json.loads(stored.read(8, 8 + min(length, 100_000_000)))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}  # not a safetensors file: the Hub leaves it out of the counts
     return {name: (info["dtype"], info["shape"]) for name, info in header.items() if name != "__metadata__"}
 
 

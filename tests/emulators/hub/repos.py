@@ -142,8 +142,17 @@ class Repo:
             return revision
         return None
 
-    def commit(self, files: dict[str, StoredFile], summary: str, sha: str | None = None, branch: str = "main") -> str:
-        """Store a new snapshot and point `branch` at it; return the new commit sha."""
+    def commit(
+        self,
+        files: dict[str, StoredFile],
+        summary: str,
+        sha: str | None = None,
+        branch: str = "main",
+        paths: list[str] | None = None,
+    ) -> str:
+        """Store a new snapshot and point `branch` at it; return the new commit sha.
+
+        `paths` lists the files the commit request changed (all files when not given)."""
         parent = self.refs.get(branch, "")
         if sha is None:
             digest = hashlib.sha1(f"{parent}\n{summary}\n{time.time_ns()}".encode())
@@ -152,5 +161,6 @@ class Repo:
             sha = digest.hexdigest()
         self.snapshots[sha] = dict(files)
         self.refs[branch] = sha
-        self.commits.append({"sha": sha, "summary": summary, "parent": parent, "branch": branch})
+        changed = sorted(files) if paths is None else sorted(paths)
+        self.commits.append({"sha": sha, "summary": summary, "parent": parent, "branch": branch, "paths": changed})
         return sha
