@@ -40,11 +40,14 @@ def model_short_name(repo_id: str) -> str:
 
 
 def default_hub_model_id(spec: RunSpec, facts: ModelFacts | None, kind: str) -> str:
-    """Return --hub-model-id, the Hub plugin's suggestion, or `<model>-openr1-<kind>` under the token owner."""
-    if spec.hub_model_id:
-        return spec.hub_model_id
+    """Return the Hub plugin's resolved id, --hub-model-id, or `<model>-openr1-<kind>` under the token owner."""
+    # The Hub plugin's value is already resolved: a bare name gets the token owner's namespace.
     if facts is not None and facts.hub_model_id:
         return facts.hub_model_id
+    if spec.hub_model_id:
+        if "/" not in spec.hub_model_id and facts is not None and facts.token_user:
+            return f"{facts.token_user}/{spec.hub_model_id}"
+        return spec.hub_model_id
     return f"{model_short_name(spec.repo_id)}-openr1-{kind}"
 
 

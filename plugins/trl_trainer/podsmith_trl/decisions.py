@@ -131,10 +131,13 @@ def choose_hub_model_id(spec: RunSpec, facts: ModelFacts | None, method: str) ->
     """Return the repository to push to: the user's, the Hub plugin's default, or USER/<model>-<method>."""
     if not spec.push_to_hub:
         return None
-    if spec.hub_model_id:
-        return spec.hub_model_id
+    # The Hub plugin's value is already resolved: a bare name gets the token owner's namespace.
     if facts is not None and facts.hub_model_id:
         return facts.hub_model_id
+    if spec.hub_model_id:
+        if "/" not in spec.hub_model_id and facts is not None and facts.token_user:
+            return f"{facts.token_user}/{spec.hub_model_id}"
+        return spec.hub_model_id
     suffix = f"{model_basename(spec.repo_id)}-{method}"
     if facts is not None and facts.token_user:
         return f"{facts.token_user}/{suffix}"
