@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.memory.estimator import estimate_memory
-from podsmith_core.models import MemoryEstimate, ModelFacts, RunSpec
-from podsmith_core.settings import Settings
+
+if TYPE_CHECKING:
+    from podsmith_core.models import MemoryEstimate, ModelFacts, RunSpec
+    from podsmith_core.settings import Settings
 
 
 class CoreEstimator:
@@ -13,6 +16,9 @@ class CoreEstimator:
     def estimate(
         self, spec: RunSpec, facts: ModelFacts, gpu_count: int, settings: Settings, gpu_memory_bytes: int | None
     ) -> MemoryEstimate:
+        # Imported here so that loading plugins (for `podsmith --help` or `plugins`) stays cheap.
+        from podsmith_core.memory.estimator import estimate_memory
+
         return estimate_memory(spec, facts, gpu_count, gpu_memory_bytes=gpu_memory_bytes)
 
 
