@@ -1,7 +1,7 @@
 """Pre-flight findings of the Hugging Face plugin: model access, token rights, dataset, W&B key, chat template.
 
-Every function returns findings and never raises for Hub or network failures, so `podsmith check`, `plan`
-and `run` report all problems at once before any Pod exists.
+Hub HTTP errors and network failures become findings instead of exceptions, so `podsmith check`, `plan` and
+`run` report all problems at once before any Pod exists.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from podsmith_core.errors import UsageError
 from podsmith_core.hub import facts as probes
 from podsmith_core.hub.client import REQUEST_TIMEOUT_S, HubAccess, network_errors, short_error
 from podsmith_core.hub.repo_ids import NAME_RE, ModelRef, is_valid_repo_id, resolve_hub_model_id
-from podsmith_core.hub.tokens import TokenCheck, write_refusal
+from podsmith_core.hub.tokens import TokenCheck, write_access_problem
 from podsmith_core.models import Finding, ModelFacts, RunSpec
 from podsmith_core.settings import Settings
 
@@ -69,7 +69,7 @@ def model_findings(ref: ModelRef, facts: ModelFacts, probe: probes.ModelProbe, h
             )
         ]
     if status == probes.TOKEN_REJECTED:
-        # The token finding already says that the Hub rejected HF_TOKEN.
+        # The token finding already reports that the Hub rejected HF_TOKEN.
         return [] if token.problem == "invalid" else [
             finding("error", "hub-error", f"The Hub rejected the request for model {repo}: {probe.detail}", "Check HF_TOKEN.")
         ]
@@ -163,14 +163,14 @@ def target_findings(
         except UsageError as exc:
             return None, [finding("error", "hub-model-id", exc.message, exc.fix)]
     namespace = target.split("/")[0] if target else token.info.user
-    refusal = write_refusal(token.info, namespace)
-    if refusal is not None:
+    reason = write_access_problem(token.info, namespace)
+    if reason is not None:
         kind = f"a fine-grained token with repo.write for {namespace}" if token.info.fine_grained else "a write token"
         return target, [
             finding(
                 "error",
                 "token-cannot-write",
-                f"HF token for {token.info.user} can't write to {namespace} ({refusal}).",
+                f"HF token for {token.info.user} can't write to {namespace} ({reason}).",
                 f"Create {kind} at {hub.settings_url()} and set HF_TOKEN, "
                 "or pass --hub-model-id under a namespace you can write to.",
             )

@@ -80,7 +80,7 @@ def status_of(error: BaseException) -> int | None:
 
 
 def short_error(error: BaseException) -> str:
-    """Return the first line of an error, which for huggingface_hub errors holds the status and the URL."""
+    """Return the first two lines of an error, which for huggingface_hub errors contain the status and the URL."""
     text = str(error).strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     summary = " ".join(lines[:2]) if lines else type(error).__name__

@@ -42,7 +42,7 @@ TOKENIZER_FILES = ("tokenizer_config.json", "chat_template.jinja", "chat_templat
 
 @dataclass
 class ModelProbe:
-    """How reading the model from the Hub went; `detail` holds the library's error text (no secrets)."""
+    """Outcome of reading the model from the Hub; `detail` is the library's error text, which has no secrets."""
 
     status: str = OK
     detail: str = ""
@@ -166,7 +166,7 @@ def _record_error(probe: ModelProbe, error: BaseException) -> None:
 
 
 def read_hub_facts(ref: ModelRef, hub: HubAccess) -> tuple[ModelFacts, ModelProbe]:
-    """Read facts of a Hub model; return what is known and a probe that says what failed."""
+    """Read facts of a Hub model; return what is known and a probe that records what failed."""
     from huggingface_hub.errors import HfHubHTTPError, SafetensorsParsingError
 
     try:

@@ -43,7 +43,8 @@ _STORAGE_DTYPES = {"uint8": "U8", "int8": "I8", "bfloat16": "BF16", "float16": "
 
 def _is_bnb4_packed(dtype: str, shape: Sequence[int], storage: str) -> bool:
     # bitsandbytes stores a packed 4-bit weight as a column vector of its storage dtype. With U8 storage
-    # every U8 `.weight` is packed; with a float storage dtype the (n, 1) shape tells it from real weights.
+    # every U8 `.weight` is packed. With a float storage dtype, the (n, 1) shape separates it from
+    # unquantized weights.
     if dtype != storage:
         return False
     return dtype == "U8" or (len(shape) == 2 and shape[1] == 1)
@@ -155,8 +156,8 @@ def hub_parameter_counts(tensors: TensorShapes) -> dict[str, int]:
 def select_weight_files(files: Iterable[str]) -> tuple[str, list[str]]:
     """Return (format, files) for the weight files of one format, so no weight is counted twice.
 
-    Safetensors wins over PyTorch `.bin` files; only top-level files count, so copies under folders such as
-    `original/` are ignored, and Mistral-style `consolidated.safetensors` is ignored when `model*.safetensors`
+    Safetensors wins over PyTorch `.bin` files. Only top-level files count, so copies under folders such as
+    `original/` are ignored. A Mistral-style `consolidated.safetensors` is ignored when `model*.safetensors`
     files exist next to it.
     """
     top_level = sorted(name for name in files if "/" not in name)

@@ -26,7 +26,7 @@ class HuggingFacePlugin:
 
     def __init__(self) -> None:
         # Results of `model_facts`, handed to the `gate_check` that follows so the Hub is asked once per run.
-        # Entries are removed when read, so a later run never sees stale access rights.
+        # Entries are removed when read, so a later run reads the access rights again.
         self._probes: dict[tuple[Any, ...], tuple[ModelFacts, ModelProbe]] = {}
         self._tokens: dict[tuple[Any, ...], TokenCheck] = {}
 

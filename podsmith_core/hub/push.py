@@ -1,4 +1,4 @@
-"""Pushing a trained model folder to the Hub from the machine that holds it."""
+"""Pushing a trained model folder to the Hub from the machine where it was saved."""
 
 from __future__ import annotations
 

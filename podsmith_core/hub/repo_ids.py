@@ -54,7 +54,7 @@ def is_valid_repo_id(value: str) -> bool:
     return REPO_ID_RE.match(value) is not None
 
 
-def _refuse(value: str, reason: str) -> UsageError:
+def _invalid(value: str, reason: str) -> UsageError:
     return UsageError(f"Invalid model id {value!r}: {reason}.", f"Use one of: {ACCEPTED_FORMS}.")
 
 
@@ -83,19 +83,19 @@ def _parse_local(value: str) -> ModelRef | None:
 def _parse_url(value: str, extra_hosts: frozenset[str]) -> ModelRef:
     parts = urlsplit(value)
     if parts.netloc.lower() not in HUB_HOSTS | extra_hosts:
-        raise _refuse(value, f"{parts.netloc!r} is not a Hugging Face Hub address")
+        raise _invalid(value, f"{parts.netloc!r} is not a Hugging Face Hub address")
     segments = [unquote(segment) for segment in parts.path.split("/") if segment]
     if segments and segments[0] in ("datasets", "spaces"):
-        raise _refuse(value, f"this URL points to a {segments[0][:-1]}, not a model")
+        raise _invalid(value, f"this URL points to a {segments[0][:-1]}, not a model")
     revision = None
     if len(segments) >= 4 and segments[2] in ("tree", "blob", "resolve"):
         revision = segments[3]
         segments = segments[:2]
     if len(segments) != 2:
-        raise _refuse(value, "the URL path is not /org/name or /org/name/tree/<revision>")
+        raise _invalid(value, "the URL path is not /org/name or /org/name/tree/<revision>")
     repo_id = "/".join(segments)
     if not is_valid_repo_id(repo_id):
-        raise _refuse(value, f"{repo_id!r} is not a valid repository id")
+        raise _invalid(value, f"{repo_id!r} is not a valid repository id")
     return ModelRef(repo_id=repo_id, revision=revision)
 
 
@@ -107,7 +107,7 @@ def parse_model_id(value: str, revision: str | None = None, endpoint: str | None
     """
     text = value.strip()
     if not text:
-        raise _refuse(value, "the value is empty")
+        raise _invalid(value, "the value is empty")
 
     extra_hosts = frozenset({urlsplit(endpoint).netloc.lower()}) if endpoint else frozenset()
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://", text):
@@ -123,11 +123,11 @@ def parse_model_id(value: str, revision: str | None = None, endpoint: str | None
             return local
         repo_id, at, rev = text.partition("@")
         if at and not rev:
-            raise _refuse(value, "nothing follows '@'; write org/name@<branch, tag or commit>")
+            raise _invalid(value, "nothing follows '@'; write org/name@<branch, tag or commit>")
         if "/" not in repo_id and NAME_RE.match(repo_id):
-            raise _refuse(value, "the organization or user part is missing (write org/name)")
+            raise _invalid(value, "the organization or user part is missing (write org/name)")
         if not is_valid_repo_id(repo_id):
-            raise _refuse(value, f"{repo_id!r} is not a valid repository id")
+            raise _invalid(value, f"{repo_id!r} is not a valid repository id")
         ref = ModelRef(repo_id=repo_id, revision=rev or None)
 
     if revision and ref.revision and revision != ref.revision:

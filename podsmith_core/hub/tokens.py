@@ -18,7 +18,7 @@ ORG_WRITE_ROLES = frozenset({"admin", "write", "contributor"})
 
 @dataclass
 class TokenInfo:
-    """What whoami returned for a token: owner, classic role, organizations and fine-grained scopes."""
+    """Token owner, classic role, organizations and fine-grained scopes, as whoami returns them."""
 
     user: str
     role: str | None
@@ -57,7 +57,7 @@ def parse_whoami(data: Mapping[str, Any]) -> TokenInfo:
     )
 
 
-def write_refusal(info: TokenInfo, namespace: str) -> str | None:
+def write_access_problem(info: TokenInfo, namespace: str) -> str | None:
     """Return why the token cannot create and push repositories under `namespace`, or None when it can."""
     is_org = namespace != info.user
     if is_org and namespace not in info.orgs:
@@ -74,7 +74,7 @@ def write_refusal(info: TokenInfo, namespace: str) -> str | None:
 
 
 def check_token(hub: HubAccess) -> TokenCheck:
-    """Call whoami with the run's token; never raises for HTTP or network failures."""
+    """Call whoami with the run's token; HTTP errors and network failures are returned as `problem`."""
     from huggingface_hub.errors import HfHubHTTPError
 
     if not hub.token:

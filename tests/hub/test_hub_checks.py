@@ -186,10 +186,10 @@ def test_fine_grained_scopes(hub_emulator: HubEmulator, hub_settings: SettingsFa
         "hf_scoped", "alice", fine_grained={"alice": ["repo.content.read"], "acme": ["repo.write"]}, orgs={"acme": "write"}
     )
     settings = hub_settings("hf_scoped")
-    refused = only(run_checks(RunSpec(repo_id="unsloth/gemma-2b"), settings), "token-cannot-write")
-    assert "token for alice can't write to alice" in refused.message
-    assert "repo.write" in refused.message
-    assert "fine-grained token with repo.write for alice" in refused.fix
+    rejected = only(run_checks(RunSpec(repo_id="unsloth/gemma-2b"), settings), "token-cannot-write")
+    assert "token for alice can't write to alice" in rejected.message
+    assert "repo.write" in rejected.message
+    assert "fine-grained token with repo.write for alice" in rejected.fix
     allowed = run_checks(RunSpec(repo_id="unsloth/gemma-2b", hub_model_id="acme/run"), settings)
     assert "token-cannot-write" not in codes(allowed)
 

@@ -56,9 +56,9 @@ def test_header_counts(hub_emulator: HubEmulator, repo_id: str, total: int) -> N
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub_emulator.url, token=False)
-    hub_emulator.grant("meta-llama/Llama-3.1-8B", "nobody")
     if repo_id == "meta-llama/Llama-3.1-8B":
-        hub_emulator.add_token("hf_granted", "nobody", role="read")
+        hub_emulator.add_token("hf_granted", "alice", role="read")
+        hub_emulator.grant(repo_id, "alice")
         api = HfApi(endpoint=hub_emulator.url, token="hf_granted")
     metadata = api.get_safetensors_metadata(repo_id)
     tensors = {
@@ -203,7 +203,11 @@ def test_plugin_model_facts(hub_emulator: HubEmulator, hub_settings: Callable[..
     assert facts.parameter_count == PUBLISHED_TOTALS["unsloth/gemma-2b"]
     assert facts.token_user == "alice"
     assert facts.hub_model_id == "alice/gemma-2b-grpo"
-    plugin.gate_check(spec=RunSpec(repo_id="unsloth/gemma-2b"), facts=facts, settings=hub_settings("hf_alice"))
+    findings = plugin.gate_check(spec=RunSpec(repo_id="unsloth/gemma-2b"), facts=facts, settings=hub_settings("hf_alice"))
+    assert [finding.code for finding in findings] == ["hub-model-id", "chat-template-missing"]
+    # gate_check reused the model_facts results: one model_info and one whoami request in all.
+    assert len(hub_emulator.requests_to("/api/models/unsloth/gemma-2b")) == 1
+    assert len(hub_emulator.requests_to("/api/whoami-v2")) == 1
 
 
 def test_plugin_missing_model(hub_emulator: HubEmulator, hub_settings: Callable[..., Settings]) -> None:

@@ -1,5 +1,5 @@
-"""Routes of the Hub emulator: what huggingface_hub 2.x requests for model info, whoami, file downloads,
-repository creation and commits. Pure request → reply logic; `server.py` holds the HTTP side."""
+"""Routes of the Hub emulator for the requests huggingface_hub 2.x sends: model info, whoami, file downloads,
+repository creation and commits. This module maps a request to a reply, and `server.py` contains the HTTP side."""
 
 from __future__ import annotations
 

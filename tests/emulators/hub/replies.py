@@ -41,7 +41,7 @@ def invalid_credentials() -> Reply:
 
 
 def repo_not_found(authenticated: bool) -> Reply:
-    # The Hub answers 401 to anonymous requests and 404 to authenticated ones, for missing and private repos.
+    # The Hub returns 401 to anonymous requests and 404 to authenticated ones, for missing and private repos.
     return error(404 if authenticated else 401, "Repository not found", "RepoNotFound")
 
 

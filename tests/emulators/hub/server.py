@@ -1,4 +1,4 @@
-"""A Hugging Face Hub emulator on 127.0.0.1 that answers huggingface_hub's requests at the HTTP level.
+"""A Hugging Face Hub emulator on 127.0.0.1 that serves huggingface_hub's requests at the HTTP level.
 
 Start it, point `HF_ENDPOINT` (or `endpoint=`) at `emulator.url`, and use the real library. It serves the
 fixture repositories under `fixtures/`, repositories added by a test (in memory or from a local directory),
@@ -210,7 +210,7 @@ class HubEmulator:
         return repo.sha
 
     def fail(self, path_part: str, status: int, method: str | None = None, times: int = 1, **reply: Any) -> None:
-        """Answer the next `times` requests whose path contains `path_part` with `status`."""
+        """Reply with `status` to the next `times` requests whose path contains `path_part`."""
         self.app.faults.append(Fault(path_part, status, method, times, **reply))
 
     # Inspection

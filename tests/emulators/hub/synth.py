@@ -17,7 +17,8 @@ from .repos import DTYPE_BYTES, Repo, StoredFile, SyntheticSafetensors
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 
-# Length of the serialized bitsandbytes quant state tensor (`quant_state.bitsandbytes__nf4`) in real files.
+# Length of the serialized bitsandbytes quant state tensor (`quant_state.bitsandbytes__nf4`).
+# NOTE: an approximate value; real files vary by a few bytes with the JSON the tensor encodes.
 BNB_QUANT_STATE_BYTES = 108
 
 
