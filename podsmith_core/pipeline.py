@@ -123,10 +123,21 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
 
     facts = session.call("model_facts", spec=spec) or ModelFacts(repo_id=spec.repo_id, revision=spec.revision)
     findings: list[Finding] = []
+    crashed: list[tuple[str, Exception]] = []
     for result in host.broadcast_isolated(
-        "gate_check", spec.provider, spec.trainer, spec=spec, facts=facts, settings=session.settings, intent=intent
+        "gate_check", spec.provider, spec.trainer, failures=crashed,
+        spec=spec, facts=facts, settings=session.settings, intent=intent,
     ):
         findings.extend(result or [])
+    for plugin_name, exc in crashed:
+        # A check that crashed did not pass: stop the run rather than spend money unchecked.
+        findings.append(
+            Finding(
+                level="error", code="check-crashed", source=plugin_name,
+                message=f"The {plugin_name} check failed with {type(exc).__name__}: {session.redactor.redact(str(exc))}",
+                fix="Run with PODSMITH_DEBUG=1 for details, or report the error to the plugin's authors.",
+            )
+        )
 
     plan = Plan(spec=spec, facts=facts, findings=findings)
     try:

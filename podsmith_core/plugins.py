@@ -114,8 +114,18 @@ class PluginHost:
         others = [plugin for _name, plugin in self.pm.list_name_plugin() if plugin not in active]
         return self.pm.subset_hook_caller(hook, remove_plugins=others)
 
-    def broadcast_isolated(self, hook: str, provider: str | None, trainer: str | None, **kwargs: Any) -> list[Any]:
-        """Call each active implementation of `hook` on its own; one that raises is logged and skipped."""
+    def broadcast_isolated(
+        self,
+        hook: str,
+        provider: str | None,
+        trainer: str | None,
+        failures: list[tuple[str, Exception]] | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Call each active implementation of `hook` on its own; one that raises is logged and skipped.
+
+        Each skipped plugin's name and exception is appended to `failures` when a list is given.
+        """
         active = self.active_plugins(provider, trainer)
         results = []
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
@@ -125,6 +135,8 @@ class PluginHost:
                 results.append(impl.function(**{arg: kwargs[arg] for arg in impl.argnames}))
             except Exception as exc:  # noqa: BLE001 - a plugin's failure must not stop the others
                 log.warning("Plugin %s failed in %s: %s", impl.plugin_name, hook, type(exc).__name__)
+                if failures is not None:
+                    failures.append((impl.plugin_name, exc))
         return results
 
 

@@ -191,3 +191,19 @@ def test_signal_mid_run_destroys_pod(tmp_path, signum):
     assert len(destroyed) == 1
     assert "terminated." in output
     assert "never" not in output
+
+
+def test_crashing_check_stops_run(tmp_path, podsmith_home):
+    class Broken:
+        @hookimpl
+        def gate_check(self, spec):
+            raise KeyError("config")
+
+    provider = FakeProvider(tmp_path / "pods")
+    host = make_host([("fake", provider), ("fake-trainer", FakeTrainer()), ("broken", Broken())])
+    with pytest.raises(CheckFailed) as caught:
+        make_plan(session_for(host))
+    (finding,) = caught.value.findings
+    assert finding.code == "check-crashed"
+    assert "The broken check failed with KeyError" in finding.message
+    assert provider.calls == []
