@@ -199,6 +199,8 @@ class HttpNotifier:
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(self._run())
+        except asyncio.CancelledError:
+            pass  # close() cancelled the worker while the client was opening or closing
         finally:
             loop.close()
 
