@@ -12,7 +12,7 @@ GB = 1000**3
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 class RunSpec(Record):

@@ -17,14 +17,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from podsmith_core.models import Event
 from podsmith_core.redact import Redactor
+
 from podsmith_notifiers.outbox import Item, Outbox
 from podsmith_notifiers.retry import backoff_s, bucket_reset_s, retry_after_s
+
+if TYPE_CHECKING:
+    import httpx
+
+    from podsmith_core.models import Event
 
 logger = logging.getLogger("podsmith.notifiers")
 
@@ -205,6 +208,9 @@ class HttpNotifier:
             loop.close()
 
     async def _run(self) -> None:
+        # httpx is imported on the worker thread so that loading plugins at startup stays cheap.
+        import httpx
+
         self._wake = asyncio.Event()
         self._worker = asyncio.current_task()
         self._loop = asyncio.get_running_loop()
@@ -271,6 +277,8 @@ class HttpNotifier:
         return float("inf") if deadline is None else deadline - time.monotonic()
 
     async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> bool:
+        import httpx
+
         attempts = 1 if self._consecutive_failures >= DOWN_AFTER_FAILURES else self.max_attempts
         for attempt in range(1, attempts + 1):
             wait_s = self._not_before - time.monotonic()

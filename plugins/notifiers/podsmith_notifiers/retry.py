@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import random
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 
 def retry_after_s(response: httpx.Response) -> float | None:
