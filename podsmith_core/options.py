@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import click
 
-GPU_COUNTS = ("1", "2", "4", "6", "8")
+GPU_COUNTS = ("0", "1", "2", "4", "6", "8")
 
 
 def _options() -> list[Callable]:
@@ -24,7 +24,7 @@ def _options() -> list[Callable]:
         o("--env-file", type=click.Path(dir_okay=False), help="Read settings from this file instead of ./.env."),
         o("--host", help="For --provider ssh: the machine as user@host[:port]."),
         # GPU choice
-        o("--gpu-count", type=click.Choice(GPU_COUNTS), help="GPUs per Pod; chosen from the estimate when omitted."),
+        o("--gpu-count", type=click.Choice(GPU_COUNTS), help="GPUs per Pod (1, 2, 4, 6, 8; 0 trains on the CPU of a local or ssh machine); chosen from the estimate when omitted."),
         o("--gpu-type", help="Force one GPU type by provider id, e.g. 'NVIDIA H100 80GB HBM3'."),
         o("--gpu-policy", type=click.Choice(["prefer", "cheapest"]), default="prefer", show_default=True,
           help="prefer: L40S, then A100 SXM, then H100 SXM; cheapest: lowest $/h that fits."),
@@ -152,7 +152,7 @@ def build_spec(params: dict[str, Any]):
     values = {
         **params,
         "trainer": trainer,
-        "gpu_count": int(params["gpu_count"]) if params["gpu_count"] else None,
+        "gpu_count": int(params["gpu_count"]) if params["gpu_count"] is not None else None,
         "deepspeed_stage": int(stage) if stage is not None else (3 if shard else None),
         "method": params["method"] or ("full" if shard else None),
         "gradient_checkpointing": not flags["no_gradient_checkpointing"],

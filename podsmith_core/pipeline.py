@@ -157,6 +157,8 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
 
     plan.candidates = session.call("select_gpu", spec=spec, estimator=estimator) or []
     chosen = plan.chosen
+    if chosen is not None and spec.gpu_count is None and plan.trainer_plan is not None:
+        _replan_for_count(session, plan, chosen.gpu_count)
     if chosen is not None and chosen.gpu_count > 0:
         try:
             plan.estimate = estimator(chosen.gpu_count, chosen.usable_bytes)
@@ -175,6 +177,23 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
         )
         raise CheckFailed(plan.errors)
     return plan
+
+
+def _replan_for_count(session: Session, plan: Plan, gpu_count: int) -> None:
+    """Render the trainer's plan again for the GPU count the selection chose (0 means a CPU machine)."""
+    planned = session.spec.model_copy(update={"gpu_count": gpu_count})
+    findings = [finding for finding in plan.findings if finding.code != "trainer-notice"]
+    try:
+        plan.trainer_plan = session.call("prepare_run", spec=planned, facts=plan.facts)
+    except PlanError as exc:
+        findings.append(
+            Finding(level="error", code="trainer-plan", message=exc.message, fix=exc.fix, source=session.spec.trainer)
+        )
+        plan.findings[:] = findings
+        raise CheckFailed(plan.errors) from exc
+    for notice in plan.trainer_plan.notices if plan.trainer_plan else []:
+        findings.append(Finding(level="info", code="trainer-notice", message=notice, source=session.spec.trainer))
+    plan.findings[:] = findings
 
 
 def _install_sigterm() -> Callable[[], None]:

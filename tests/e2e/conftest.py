@@ -24,3 +24,18 @@ def demo_assets(tmp_path_factory: pytest.TempPathFactory):
     from podsmith_core.demo import ensure_demo_assets
 
     return ensure_demo_assets(tmp_path_factory.mktemp("demo-assets"))
+
+
+@pytest.fixture
+def ssh_machine(tmp_path: Path, e2e_client_key: ClientKey):
+    """A real OpenSSH server on a loopback port standing in for a machine the user already has."""
+    from podsmith_core.testing.sshd import SshServer, sshd_available
+
+    if not sshd_available():
+        pytest.skip("OpenSSH server (/usr/sbin/sshd) and ssh-keygen are needed")
+    server = SshServer(tmp_path / "sshd", authorized_keys=[e2e_client_key.public_key])
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

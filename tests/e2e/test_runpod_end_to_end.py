@@ -108,5 +108,16 @@ def test_runpod_plan_without_key_uses_catalogue(tmp_path, runpod_emulator, hub_e
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "bundled catalogue" in output
-    assert "fallback" in output.lower()
+    assert "has no chat template; a fallback template that ends assistant turns with EOS" in output
+    assert "reward_funcs: ['accuracy']" in output
+    assert "num_generations adjusted from 16 to 4" in output
+    assert "num_generations: 4" in output
+    assert "zero_stage:" in output
+    assert "vLLM colocate reservation" in output
+    l40s = next(line for line in output.splitlines() if "│ L40S" in line)
+    assert "│ no " in l40s
+    assert "openr1/recipe.yaml" in output
+    assert "openr1/launch.sh" in output
+    assert "Plan: 1x A100 SXM" in output
     assert runpod_emulator.requests == []
+    assert HF_TOKEN not in output

@@ -53,6 +53,14 @@ class RunpodProvider:
     @hookimpl
     def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings, intent: str) -> list[Finding]:
         findings = []
+        if spec.gpu_count == 0:
+            findings.append(
+                Finding(
+                    level="error", code="runpod-gpu-count", source=PROVIDER,
+                    message="--gpu-count 0 trains on a CPU, but Runpod GPU Pods need at least one GPU.",
+                    fix="Pass --gpu-count 1, 2, 4, 6 or 8, or use --provider local or ssh for CPU training.",
+                )
+            )
         if spec.image:
             try:
                 validation.check_sdk_string("image", spec.image)
