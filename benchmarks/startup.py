@@ -17,7 +17,7 @@ COMMANDS = {
     "podsmith --help": [sys.executable, "-m", "podsmith_core.cli", "--help"],
     "podsmith plugins": [sys.executable, "-m", "podsmith_core.cli", "plugins"],
 }
-HEAVY_MODULES = ("runpod", "torch", "transformers", "huggingface_hub", "fabric", "paramiko", "httpx", "rich")
+HEAVY_MODULES = ("runpod", "torch", "transformers", "huggingface_hub", "fabric", "paramiko", "httpx", "rich", "pydantic")
 
 
 def time_once(argv: list[str]) -> float:

@@ -17,20 +17,20 @@ from typing import TYPE_CHECKING, Callable
 
 from podsmith_core.errors import ProviderError, TransportError, UsageError
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.models import (
-    Finding,
-    GpuCandidate,
-    GpuOffer,
-    MemoryEstimate,
-    PodHandle,
-    PodRecord,
-    RunSpec,
-    SshAddress,
-    utc_now,
-)
 from podsmith_core.settings import Settings
 
+# Hooks import the pydantic models when called, so loading the plugin stays cheap.
 if TYPE_CHECKING:
+    from podsmith_core.models import (
+        Finding,
+        GpuCandidate,
+        GpuOffer,
+        MemoryEstimate,
+        PodHandle,
+        PodRecord,
+        RunSpec,
+        SshAddress,
+    )
     from podsmith_core.transport.ssh import SshTransport
 
 NAME = "ssh"
@@ -59,6 +59,8 @@ LIST_JOBS = (
 
 def parse_host(text: str | None) -> SshAddress:
     """Parse `user@host[:port]`; raise UsageError naming the value and the expected form."""
+    from podsmith_core.models import SshAddress
+
     if not text:
         raise UsageError(
             "The ssh provider needs a host.",
@@ -85,6 +87,8 @@ def parse_gpus(output: str) -> list[tuple[str, int]]:
 
 
 def cpu_candidate(address: SshAddress) -> GpuCandidate:
+    from podsmith_core.models import GpuCandidate
+
     return GpuCandidate(
         gpu_type_id="cpu",
         display_name=f"CPU on {address.host}",
@@ -103,6 +107,8 @@ def gpu_candidates(
     gpus: list[tuple[str, int]], spec: RunSpec, estimator: Callable[[int], MemoryEstimate]
 ) -> list[GpuCandidate]:
     """Offer each GPU type on the host at the counts it has, ranked by the core policy."""
+    from podsmith_core.models import GpuOffer
+
     by_type: dict[str, list[int]] = {}
     for name, memory_mib in gpus:
         by_type.setdefault(name, []).append(memory_mib)
@@ -158,6 +164,8 @@ def open_transport(address: SshAddress, settings: Settings, host_key: str | None
 class SshProvider:
     @hookimpl
     def gate_check(self, spec: RunSpec, settings: Settings) -> list[Finding]:
+        from podsmith_core.models import Finding
+
         if spec.provider != NAME:
             return []
         try:
@@ -182,6 +190,8 @@ class SshProvider:
 
     @hookimpl
     def create_pod(self, spec: RunSpec, candidate: GpuCandidate, name: str, settings: Settings) -> PodHandle:
+        from podsmith_core.models import PodHandle, utc_now
+
         address = parse_host(spec.host or settings.get("PODSMITH_SSH_HOST"))
         if not POD_NAME.match(name):
             raise UsageError(f"Invalid Pod name {name!r}.", "Use letters, digits, '.', '_' and '-'.")
@@ -242,6 +252,8 @@ class SshProvider:
 
     @hookimpl
     def list_pods(self, name_prefix: str, settings: Settings) -> list[PodRecord]:
+        from podsmith_core.models import PodRecord
+
         host = settings.get("PODSMITH_SSH_HOST")
         if not host:
             return []
@@ -264,6 +276,8 @@ class SshProvider:
 
     @staticmethod
     def _mark_terminated(transport: "SshTransport", workspace: str) -> None:
+        from podsmith_core.models import utc_now
+
         path = posixpath.join(workspace, MARKER)
         if not transport.exists(path):
             return

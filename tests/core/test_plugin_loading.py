@@ -107,3 +107,20 @@ def test_failing_notifier_does_not_stop_others(tmp_path):
     host.broadcast_isolated("notify", None, None, event=Event(event="x", message="m"), settings=None)
     assert [event.message for event in failing.events] == ["m"]
     assert [event.message for event in healthy.events] == ["m"]
+
+
+HEAVY_MODULES = ("pydantic", "httpx", "rich", "runpod", "huggingface_hub", "fabric", "paramiko", "torch", "transformers")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["plugins"]])
+def test_startup_imports_no_heavy_module(tmp_path, argv):
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['podsmith', *{argv!r}]\n"
+        "try:\n    runpy.run_module('podsmith_core.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED=' + ','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_MODULES!r}))))\n"
+    )
+    env = {**os.environ, "PODSMITH_HOME": str(tmp_path)}
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60).stdout
+    loaded = next(line for line in output.splitlines() if line.startswith("LOADED="))
+    assert loaded == "LOADED="

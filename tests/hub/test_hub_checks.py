@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import READ_TOKEN, WRITE_TOKEN
+from hub_support import READ_TOKEN, WRITE_TOKEN
 from emulators.hub.server import HubEmulator
 from podsmith_core.hub.plugin import plugin
 from podsmith_core.models import Finding, RunSpec

@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import READ_TOKEN
+from hub_support import READ_TOKEN
 from emulators.hub.server import HubEmulator
 from podsmith_core.errors import CheckFailed
 from podsmith_core.hub.plugin import plugin

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import READ_TOKEN, WRITE_TOKEN
+from hub_support import READ_TOKEN, WRITE_TOKEN
 from emulators.hub.server import HubEmulator
 from podsmith_core.hub.card import merged_repo_id, render_model_card
 from podsmith_core.hub.client import HubAccess

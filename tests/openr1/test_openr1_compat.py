@@ -7,7 +7,7 @@ import yaml
 
 from podsmith_core.errors import PlanError
 
-from conftest import build_plan, file_text
+from openr1_support import build_plan, file_text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT, require_tool
+from openr1_support import REPO_ROOT, require_tool
 from podsmith_core.testing.sshd import free_port, make_client_key, sshd_available
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"

@@ -8,7 +8,7 @@ import pytest
 
 from podsmith_core.errors import PlanError
 
-from conftest import GEMMA_FACTS, PREFILL_THINK, QWEN_FACTS, build_plan, file_text, make_settings
+from openr1_support import GEMMA_FACTS, PREFILL_THINK, QWEN_FACTS, build_plan, file_text, make_settings
 
 
 def recipe_of(plan) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import GEMMA_FACTS, QWEN_FACTS, TRL018_PYTHON, build_plan, file_text, make_settings
+from openr1_support import GEMMA_FACTS, QWEN_FACTS, TRL018_PYTHON, build_plan, file_text, make_settings
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("PODSMITH_UPDATE_SNAPSHOTS") == "1"

@@ -13,7 +13,7 @@ from podsmith_core.models import Event, PodHandle, RunSpec, SshAddress
 from podsmith_core.testing.sshd import sshd_available, ssh_client_key, sshd_server  # noqa: F401 (fixtures)
 from podsmith_core.transport.local import LocalTransport
 
-from conftest import GEMMA_FACTS, HF_TOKEN_VALUE, make_settings
+from openr1_support import GEMMA_FACTS, HF_TOKEN_VALUE, make_settings
 from workspace_helpers import free_port, make_env, standin_environ
 
 

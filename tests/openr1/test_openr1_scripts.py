@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import HF_TOKEN_VALUE, WANDB_KEY_VALUE, build_plan, file_text, make_settings, require_tool
+from openr1_support import HF_TOKEN_VALUE, WANDB_KEY_VALUE, build_plan, file_text, make_settings, require_tool
 from test_openr1_recipes import CASES, case_plan
 from workspace_helpers import free_port, make_env, standin_environ, write_plan, write_secret
 

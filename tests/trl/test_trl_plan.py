@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import HF_TOKEN_VALUE, WANDB_KEY_VALUE, grpo_spec, model_facts, sft_spec
+from trl_support import HF_TOKEN_VALUE, WANDB_KEY_VALUE, grpo_spec, model_facts, sft_spec
 from podsmith_core.errors import PlanError
 from podsmith_trl.plugin import grpo, sft
 

@@ -9,7 +9,7 @@ import stat
 import pytest
 import yaml
 
-from conftest import HF_TOKEN_VALUE, grpo_spec, model_facts
+from trl_support import HF_TOKEN_VALUE, grpo_spec, model_facts
 from podsmith_core.errors import PlanError
 from podsmith_core.models import PodHandle
 from podsmith_core.transport.local import LocalTransport

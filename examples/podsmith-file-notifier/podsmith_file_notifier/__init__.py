@@ -6,11 +6,15 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.models import Event, Finding, ModelFacts, RunSpec
 from podsmith_core.redact import Redactor
 from podsmith_core.settings import Settings
+
+# Importing the models only for type checking keeps `podsmith --help` fast: podsmith loads every plugin.
+if TYPE_CHECKING:
+    from podsmith_core.models import Event, Finding, ModelFacts, RunSpec
 
 SETTING = "PODSMITH_NOTIFY_FILE"
 
@@ -26,6 +30,8 @@ class FileNotifier:
 
     @hookimpl
     def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> list[Finding] | None:
+        from podsmith_core.models import Finding
+
         path = settings.get(SETTING)
         if not path:
             return None

@@ -6,13 +6,15 @@ recent output in a code block. Mentions in the text never ping anyone (`allowed_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from podsmith_core.models import Event
 from podsmith_notifiers.discord_text import compose
 from podsmith_notifiers.notifier import HttpNotifier
 from podsmith_notifiers.outbox import Item, LogBatch
 from podsmith_notifiers.plugin import NotifierPlugin
+
+if TYPE_CHECKING:
+    from podsmith_core.models import Event
 
 LEVEL_MARKS = {"error": "🔴 ", "warning": "🟠 ", "info": ""}
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from podsmith_core.models import Event
+if TYPE_CHECKING:
+    from podsmith_core.models import Event
 
 LOG_EVENT = "log"
 
@@ -42,7 +43,8 @@ class LogBatch:
         return self.count - len(self.lines)
 
 
-Item = Union[Event, LogBatch]
+# Forward references keep pydantic out of plugin loading; an item is an Event or a LogBatch.
+Item = Union["Event", LogBatch]
 
 
 class Outbox:
@@ -87,7 +89,7 @@ class Outbox:
         if len(self._items) < self.max_items:
             return
 
-        victim = next((item for item in self._items if isinstance(item, Event) and item.level == "info"), None)
+        victim = next((item for item in self._items if not isinstance(item, LogBatch) and item.level == "info"), None)
         if victim is None:
             victim = self._items[0]
         self._items.remove(victim)

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.models import Event, Finding
 from podsmith_core.redact import Redactor
 from podsmith_notifiers.notifier import HttpNotifier
 
 if TYPE_CHECKING:
-    from podsmith_core.models import ModelFacts, RunSpec
+    from podsmith_core.models import Event, Finding, ModelFacts, RunSpec
     from podsmith_core.settings import Settings
 
 logger = logging.getLogger("podsmith.notifiers")
@@ -95,6 +94,8 @@ class NotifierPlugin:
 
     @hookimpl
     def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> list[Finding] | None:
+        from podsmith_core.models import Finding
+
         url = settings.get(self.setting_key)
         if url and not is_http_url(url):
             return [

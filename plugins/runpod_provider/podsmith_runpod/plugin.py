@@ -7,26 +7,25 @@ makes a request.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from podsmith_core.errors import PodsmithError, PodStartError, UsageError
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.memory.ranking import rank_candidates
-from podsmith_core.models import (
-    Finding,
-    GpuCandidate,
-    MemoryEstimate,
-    ModelFacts,
-    PodHandle,
-    PodRecord,
-    RunSpec,
-    SshAddress,
-)
 from podsmith_core.settings import Settings
 
-from podsmith_runpod import launch, offers, validation
-from podsmith_runpod.client import RunpodClient
-from podsmith_runpod.wait import wait_until_ready
+# The hooks import their implementation when called, so loading the plugin imports neither pydantic nor
+# the runpod SDK.
+if TYPE_CHECKING:
+    from podsmith_core.models import (
+        Finding,
+        GpuCandidate,
+        MemoryEstimate,
+        ModelFacts,
+        PodHandle,
+        PodRecord,
+        RunSpec,
+        SshAddress,
+    )
 
 log = logging.getLogger("podsmith.runpod")
 
@@ -52,6 +51,9 @@ class RunpodProvider:
 
     @hookimpl
     def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings, intent: str) -> list[Finding]:
+        from podsmith_core.models import Finding
+        from podsmith_runpod import validation
+
         findings = []
         if spec.gpu_count == 0:
             findings.append(
@@ -88,6 +90,10 @@ class RunpodProvider:
     def select_gpu(
         self, spec: RunSpec, estimator: Callable[[int], MemoryEstimate], settings: Settings
     ) -> list[GpuCandidate]:
+        from podsmith_core.memory.ranking import rank_candidates
+        from podsmith_runpod import offers
+        from podsmith_runpod.client import RunpodClient
+
         if not settings.get("RUNPOD_API_KEY"):
             return rank_candidates(offers.catalogue_offers(spec.cloud_type), spec, estimator)
 
@@ -100,6 +106,11 @@ class RunpodProvider:
 
     @hookimpl
     def create_pod(self, spec: RunSpec, candidate: GpuCandidate, name: str, settings: Settings) -> PodHandle:
+        from podsmith_core.models import PodHandle, SshAddress
+        from podsmith_runpod import launch, validation
+        from podsmith_runpod.client import RunpodClient
+        from podsmith_runpod.wait import wait_until_ready
+
         client = RunpodClient(settings)
         client.sdk()
         public_key = validation.find_public_key(settings)
@@ -133,6 +144,9 @@ class RunpodProvider:
 
     @hookimpl
     def destroy_pod(self, pod: PodHandle, settings: Settings) -> bool | None:
+        from podsmith_runpod import launch
+        from podsmith_runpod.client import RunpodClient
+
         if pod.provider != PROVIDER:
             return None
         launch.terminate(RunpodClient(settings), pod.pod_id)
@@ -140,9 +154,14 @@ class RunpodProvider:
 
     @hookimpl
     def list_pods(self, name_prefix: str, settings: Settings) -> list[PodRecord]:
+        from podsmith_runpod import launch
+        from podsmith_runpod.client import RunpodClient
+
         return launch.list_pod_records(RunpodClient(settings), name_prefix)
 
     def _terminate_quietly(self, client: RunpodClient, pod_id: str) -> None:
+        from podsmith_runpod import launch
+
         try:
             launch.terminate(client, pod_id)
         except PodsmithError as exc:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from podsmith_core.hookspecs import hookimpl
-from podsmith_core.models import Event, ModelFacts, PodHandle, RunResult, RunSpec, TrainerPlan
-from podsmith_core.settings import Settings
-from podsmith_core.transport.base import Transport
+
+# The hooks import their implementation when called, so loading the plugin stays cheap.
+if TYPE_CHECKING:
+    from podsmith_core.models import Event, ModelFacts, PodHandle, RunResult, RunSpec, TrainerPlan
+    from podsmith_core.settings import Settings
+    from podsmith_core.transport.base import Transport
 
 
 class TrlTrainer:

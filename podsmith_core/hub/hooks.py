@@ -1,0 +1,105 @@
+"""Hook implementations of the built-in Hugging Face plugin: model facts and the checks that need the Hub.
+
+`podsmith_core.hub.plugin` loads this module on the first hook call; huggingface_hub itself is imported
+only when a request is made.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from podsmith_core.errors import UsageError
+from podsmith_core.hub import checks
+from podsmith_core.hub.client import HubAccess
+from podsmith_core.hub.facts import OK, ModelProbe, read_hub_facts, read_local_facts
+from podsmith_core.hub.repo_ids import ModelRef, parse_model_id, resolve_hub_model_id
+from podsmith_core.hub.tokens import TokenCheck, check_token
+from podsmith_core.models import Finding, ModelFacts, RunSpec
+from podsmith_core.settings import Settings
+
+log = logging.getLogger("podsmith.hub")
+
+
+class HubHooks:
+    """Reads ModelFacts and checks model access, token rights, dataset, W&B key and chat template."""
+
+    def __init__(self) -> None:
+        # Results of `model_facts`, handed to the `gate_check` that follows so the Hub is asked once per run.
+        # Entries are removed when read, so a later run reads the access rights again.
+        self._probes: dict[tuple[Any, ...], tuple[ModelFacts, ModelProbe]] = {}
+        self._tokens: dict[tuple[Any, ...], TokenCheck] = {}
+
+    def _token(self, hub: HubAccess, keep: bool) -> TokenCheck:
+        key = hub.cache_key()
+        result = self._tokens.pop(key, None) or check_token(hub)
+        if keep:
+            self._tokens[key] = result
+        return result
+
+    def model_facts(self, spec: RunSpec, settings: Settings) -> ModelFacts | None:
+        hub = HubAccess.from_settings(settings)
+        try:
+            ref = parse_model_id(spec.repo_id, spec.revision, hub.endpoint)
+        except UsageError:
+            return None  # gate_check reports the invalid id
+        if ref.is_local:
+            try:
+                return read_local_facts(ref)
+            except (OSError, ValueError) as exc:
+                log.warning("Could not read model directory %s: %s", ref.repo_id, exc)
+                return None  # gate_check reads the directory again and reports the error
+
+        facts, probe = read_hub_facts(ref, hub)
+        token = self._token(hub, keep=True)
+        if token.info is not None:
+            facts.token_user = token.info.user
+            try:
+                facts.hub_model_id = resolve_hub_model_id(spec.hub_model_id, token.info.user, ref.name, spec.trainer)
+            except UsageError:
+                pass  # gate_check reports the invalid target id
+        self._probes[hub.cache_key(ref.repo_id, ref.revision)] = (facts, probe)
+        return facts
+
+    def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> list[Finding]:
+        hub = HubAccess.from_settings(settings)
+        token = self._token(hub, keep=False)
+        findings: list[Finding] = []
+        facts_known = False
+        try:
+            ref: ModelRef | None = parse_model_id(spec.repo_id, spec.revision, hub.endpoint)
+        except UsageError as exc:
+            ref = None
+            findings.append(checks.finding("error", "model-id", exc.message, exc.fix))
+
+        if ref is not None and ref.is_local:
+            findings += checks.local_model_findings(spec, ref)
+            try:
+                if facts is None or facts.local_path is None:
+                    facts = read_local_facts(ref)
+                facts_known = True
+            except (OSError, ValueError) as exc:
+                findings.append(
+                    checks.finding(
+                        "error",
+                        "local-model-unreadable",
+                        f"Could not read the model directory {ref.repo_id}: {exc}",
+                        "Check that config.json, the tokenizer files and the safetensors files are complete.",
+                    )
+                )
+        elif ref is not None:
+            cached = self._probes.pop(hub.cache_key(ref.repo_id, ref.revision), None)
+            if cached is None:
+                cached = read_hub_facts(ref, hub)
+            hub_facts, probe = cached
+            if facts is None or facts.repo_id != ref.repo_id:
+                facts = hub_facts
+            findings += checks.model_findings(ref, facts, probe, hub, token)
+            facts_known = probe.status == OK and probe.config_found
+
+        findings += checks.target_findings(spec, ref.name if ref else None, hub, token)[1]
+        findings += checks.dataset_findings(spec, hub, token)
+        findings += checks.wandb_findings(spec, settings)
+        findings += checks.chat_template_findings(spec, facts or ModelFacts(repo_id=spec.repo_id), facts_known)
+        return findings
+
