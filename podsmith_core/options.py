@@ -122,6 +122,13 @@ def _sft_trainer(trainer: str) -> str:
     raise UsageError(f"--sft has no SFT variant of trainer {trainer!r}.", "Pass an -sft trainer with --trainer.")
 
 
+def _zero_stage(stage: str | None, shard: bool) -> int | None:
+    """Return the ZeRO stage: as given, 3 for --shard-model, otherwise None (the trainer decides)."""
+    if stage is not None:
+        return int(stage)
+    return 3 if shard else None
+
+
 def build_spec(params: dict[str, Any]):
     """Turn parsed options into a validated RunSpec; invalid values raise UsageError naming the option."""
     from pydantic import ValidationError
@@ -153,7 +160,7 @@ def build_spec(params: dict[str, Any]):
         **params,
         "trainer": trainer,
         "gpu_count": int(params["gpu_count"]) if params["gpu_count"] is not None else None,
-        "deepspeed_stage": int(stage) if stage is not None else (3 if shard else None),
+        "deepspeed_stage": _zero_stage(stage, shard),
         "method": params["method"] or ("full" if shard else None),
         "gradient_checkpointing": not flags["no_gradient_checkpointing"],
         "use_vllm": not flags["no_vllm"],
@@ -169,7 +176,10 @@ def build_spec(params: dict[str, Any]):
     except ValidationError as exc:
         error = exc.errors()[0]
         field = "--" + str(error["loc"][0]).replace("_", "-")
-        raise UsageError(f"Invalid {field} {error.get('input')!r}: {error['msg']}.", f"Fix {field}.") from exc
+        raise UsageError(
+            f"Invalid {field} {error.get('input')!r}: {error['msg']}.",
+            f"Pass a valid {field}; `podsmith run --help` lists the accepted values.",
+        ) from exc
 
 
 def cli_settings(params: dict[str, Any]) -> dict[str, str | None]:
