@@ -1,4 +1,4 @@
-"""Turn domain errors into one clear line at the command-line edge."""
+"""Turn errors into one clear line at the command-line edge, with every known secret removed."""
 
 from __future__ import annotations
 
@@ -10,20 +10,33 @@ from typing import Any, Callable
 import click
 
 
+def _redact(text: str) -> str:
+    """Remove the secret values of the current settings (.env and environment) from `text`."""
+    from podsmith_core.redact import Redactor
+    from podsmith_core.settings import SECRET_KEYS, Settings
+
+    try:
+        secrets = Settings.load().secret_values()
+    except Exception:  # noqa: BLE001 - an unreadable .env must not hide the error being reported
+        secrets = [value for key, value in os.environ.items() if key in SECRET_KEYS and value]
+    return Redactor(secrets).redact(text)
+
+
 def handle_errors(function: Callable) -> Callable:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from podsmith_core.errors import PodsmithError
         from podsmith_core.pipeline import Terminated
 
+        debug = os.environ.get("PODSMITH_DEBUG") == "1"
         try:
             return function(*args, **kwargs)
         except PodsmithError as exc:
-            if os.environ.get("PODSMITH_DEBUG") == "1":
+            if debug:
                 raise
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(f"error: {_redact(exc.message)}", err=True)
             if exc.fix:
-                click.echo(f"  fix: {exc.fix}", err=True)
+                click.echo(f"  fix: {_redact(exc.fix)}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("podsmith: interrupted.", err=True)
@@ -31,5 +44,13 @@ def handle_errors(function: Callable) -> Callable:
         except Terminated:
             click.echo("podsmith: terminated.", err=True)
             sys.exit(143)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place where unexpected errors become one line
+            if debug:
+                raise
+            click.echo(f"error: unexpected {type(exc).__name__}: {_redact(str(exc))}", err=True)
+            click.echo("  fix: run again with PODSMITH_DEBUG=1 for the traceback, and report it.", err=True)
+            sys.exit(1)
 
     return wrapper

@@ -71,3 +71,25 @@ def test_check_command_shows_sources(tmp_path, monkeypatch):
     hf_line = next(line for line in result.output.splitlines() if "HF_TOKEN" in line and "HUGGINGFACE" not in line)
     assert "****" in hf_line
     assert ".env" in hf_line
+
+
+def test_cli_error_is_one_redacted_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from podsmith_core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PODSMITH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PODSMITH_DEBUG", raising=False)
+    secret = "hf_leakyTokenValue_987654321"
+    result = CliRunner().invoke(
+        main,
+        ["plan", "--provider", "local", "--repo-id", "org/model", "--env-file", f"{secret}.env"],
+        env={"HF_TOKEN": secret},
+    )
+    assert result.exit_code == 1
+    assert secret not in result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "error: Env file '***.env' not found."
+    assert lines[1] == "  fix: Pass an existing file to --env-file."
+    assert "Traceback" not in result.output
