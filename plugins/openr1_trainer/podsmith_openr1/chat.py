@@ -36,22 +36,11 @@ class ChatTemplateChoice:
     prefills_reasoning: bool = False
 
 
-def _environment() -> jinja2.Environment:
-    """Return a sandbox configured like transformers' chat template renderer."""
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    def raise_exception(message: str) -> None:
-        raise jinja2.TemplateError(message)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
-    env.globals["raise_exception"] = raise_exception
-    return env
-
-
 def render_sample(template: str, messages: list[dict[str, str]], eos_token: str, add_generation_prompt: bool) -> str:
-    return _environment().from_string(template).render(
-        messages=messages, eos_token=eos_token, bos_token="", add_generation_prompt=add_generation_prompt
-    )
+    """Render `template` the way transformers does (the TRL trainer's renderer, shared by both trainers)."""
+    from podsmith_trl.chat import render_chat_template
+
+    return render_chat_template(template, eos_token, messages, add_generation_prompt)
 
 
 def sample_messages(system_prompt: str | None, completion: str) -> list[dict[str, str]]:
