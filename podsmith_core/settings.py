@@ -37,6 +37,12 @@ KNOWN_SETTINGS: dict[str, tuple[str | None, str]] = {
     "SSH_PRIVATE_KEY_PATH": ("~/.ssh/id_ed25519", "SSH private key used to reach the Pod"),
     "SSH_KEY_PASSPHRASE": (None, "passphrase of the SSH private key"),
     "PODSMITH_HOME": (None, "directory for podsmith's state database and run logs"),
+    "PODSMITH_TEMPLATES_DIR": (None, "directory whose templates override the shipped ones"),
+    "PODSMITH_SSH_HOST": (None, "ssh provider: default host as user@host[:port]"),
+    "PODSMITH_SSH_WORKSPACE_ROOT": ("podsmith", "ssh provider: workspace root on the host, relative to home"),
+    "PODSMITH_SSH_CONNECT_TIMEOUT_S": ("60", "ssh provider: seconds to keep retrying the first connection"),
+    "PODSMITH_RUNPOD_POLL_INTERVAL_S": ("5", "runpod provider: first interval between Pod status polls"),
+    "PODSMITH_NOTIFY_LOG_INTERVAL": (None, "minimum seconds between two webhook or Discord log messages"),
 }
 
 SOURCE_CLI = "command line"
