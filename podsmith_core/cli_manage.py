@@ -86,11 +86,11 @@ def _reconcile(state, env_file: str | None) -> list[dict[str, Any]]:
 
 @click.command()
 @click.argument("run_id", required=False)
-@click.option("--follow", is_flag=True, help="Follow the training log on a kept or detached Pod.")
+@click.option("--follow", is_flag=True, help="Follow the training log on a Pod started with --keep-pod.")
 @click.option("--env-file", type=click.Path(dir_okay=False))
 @handle_errors
 def logs(run_id: str | None, follow: bool, env_file: str | None) -> None:
-    """Print a run's log (the latest run when RUN_ID is omitted)."""
+    """Print a run's log (the latest run when RUN_ID is omitted); --follow reattaches to a kept Pod."""
     from podsmith_core.errors import UsageError
     from podsmith_core.state import StateStore
 
@@ -105,7 +105,7 @@ def logs(run_id: str | None, follow: bool, env_file: str | None) -> None:
         return
     pod = next((p for p in state.pods() if p.run_id == run.run_id and p.handle and p.status == "kept"), None)
     if pod is None:
-        raise UsageError(f"Run {run.run_id} has no kept Pod to follow.", "Use --detach or --keep-pod when starting.")
+        raise UsageError(f"Run {run.run_id} has no kept Pod to follow.", "Start the run with --keep-pod to follow it later.")
     _follow_pod(pod, env_file)
 
 

@@ -39,7 +39,6 @@ class RunSpec(Record):
     ssh_timeout_min: float = 20.0
     host: str | None = None
     keep_pod: bool = False
-    detach: bool = False
 
     # Training method
     method: Literal["full", "lora", "qlora"] | None = None

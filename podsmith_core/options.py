@@ -37,8 +37,7 @@ def _options() -> list[Callable]:
         o("--container-disk-gb", type=click.IntRange(5, 2000), default=50, show_default=True),
         o("--ssh-timeout-min", type=click.FloatRange(0.1, 120), default=20.0, show_default=True,
           help="Minutes to wait for the Pod's SSH port."),
-        o("--keep-pod", is_flag=True, help="Keep the Pod after the run (you pay until `podsmith down`)."),
-        o("--detach", is_flag=True, help="Return once training runs; follow with `podsmith logs`."),
+        o("--keep-pod", is_flag=True, help="Keep the Pod after the run, also after Ctrl-C (you pay until `podsmith down`)."),
         # Method
         o("--method", type=click.Choice(["full", "lora", "qlora"]), help="Fine-tuning method (trainer default when omitted)."),
         o("--deepspeed-stage", type=click.Choice(["0", "2", "3"]), help="DeepSpeed ZeRO stage (0 = DDP)."),

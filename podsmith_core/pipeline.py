@@ -315,7 +315,7 @@ def _cleanup(session: Session, state: StateStore, pod: PodHandle | None) -> None
     except ValueError:
         previous_sigint = None
     try:
-        if pod is not None and (spec.keep_pod or spec.detach):
+        if pod is not None and spec.keep_pod:
             session.say("kept", f"Pod {pod.name} ({pod.pod_id}) is kept. Remove it with: podsmith down {pod.name}")
             state.update_pod(pod.name, status="kept")
             return
