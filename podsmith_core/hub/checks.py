@@ -1,4 +1,7 @@
-"""Pre-flight findings of the Hugging Face plugin: model access, token rights, dataset, W&B key, chat template.
+"""Pre-flight findings of the Hugging Face plugin: model access, token rights and dataset.
+
+The trainer plugins check `--chat-template`, the fallback chat template and `--report-to wandb` themselves,
+because they decide what the Pod runs.
 
 Hub HTTP errors and network failures become findings instead of exceptions, so `podsmith check`, `plan` and
 `run` report all problems at once before any Pod exists.
@@ -15,7 +18,6 @@ from podsmith_core.hub.client import REQUEST_TIMEOUT_S, HubAccess, network_error
 from podsmith_core.hub.repo_ids import NAME_RE, ModelRef, is_valid_repo_id, resolve_hub_model_id
 from podsmith_core.hub.tokens import TokenCheck, write_access_problem
 from podsmith_core.models import Finding, ModelFacts, RunSpec
-from podsmith_core.settings import Settings
 
 SOURCE = "hub"
 LOCAL_PROVIDERS = ("local", "ssh")
@@ -254,54 +256,3 @@ def dataset_findings(spec: RunSpec, hub: HubAccess, token: TokenCheck) -> list[F
     if info.gated:
         return [finding("info", "dataset-gated-readable", f"Dataset {name} is gated; {_who(token)} can read it.")]
     return []
-
-
-def wandb_findings(spec: RunSpec, settings: Settings) -> list[Finding]:
-    reporters = {part.strip().lower() for part in (spec.report_to or "").split(",")}
-    if "wandb" not in reporters or settings.get("WANDB_API_KEY"):
-        return []
-    return [
-        finding(
-            "error",
-            "wandb-key-missing",
-            "--report-to wandb needs WANDB_API_KEY, which is not set.",
-            "Set WANDB_API_KEY in .env (create a key at https://wandb.ai/authorize), or use --report-to none.",
-        )
-    ]
-
-
-def chat_template_findings(spec: RunSpec, facts: ModelFacts, facts_known: bool) -> list[Finding]:
-    """Check the `--chat-template` file, or warn when the model has no chat template of its own."""
-    if spec.chat_template:
-        path = Path(spec.chat_template).expanduser()
-        if not path.is_file():
-            return [
-                finding(
-                    "error",
-                    "chat-template-file-not-found",
-                    f"Chat template file not found: {spec.chat_template!r}.",
-                    "Pass the path of an existing Jinja file to --chat-template.",
-                )
-            ]
-        if not path.read_text(encoding="utf-8", errors="replace").strip():
-            return [
-                finding(
-                    "error",
-                    "chat-template-file-empty",
-                    f"Chat template file {spec.chat_template!r} is empty.",
-                    "Write a Jinja chat template into the file, or drop --chat-template.",
-                )
-            ]
-        return [finding("info", "chat-template-file", f"Chat template from {path} is used.")]
-    if not facts_known or facts.has_chat_template:
-        return []
-    eos = f"EOS ({facts.eos_token})" if facts.eos_token else "the tokenizer's EOS token"
-    return [
-        finding(
-            "warning",
-            "chat-template-missing",
-            f"Model {facts.repo_id} has no chat template; a fallback template that ends assistant turns with {eos} "
-            "will be injected.",
-            "Pass --chat-template FILE to use your own template instead.",
-        )
-    ]

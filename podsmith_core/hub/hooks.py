@@ -12,7 +12,7 @@ from typing import Any
 from podsmith_core.errors import UsageError
 from podsmith_core.hub import checks
 from podsmith_core.hub.client import HubAccess
-from podsmith_core.hub.facts import OK, ModelProbe, read_hub_facts, read_local_facts
+from podsmith_core.hub.facts import ModelProbe, read_hub_facts, read_local_facts
 from podsmith_core.hub.repo_ids import ModelRef, parse_model_id, resolve_hub_model_id
 from podsmith_core.hub.tokens import TokenCheck, check_token
 from podsmith_core.models import Finding, ModelFacts, RunSpec
@@ -22,7 +22,7 @@ log = logging.getLogger("podsmith.hub")
 
 
 class HubHooks:
-    """Reads ModelFacts and checks model access, token rights, dataset, W&B key and chat template."""
+    """Reads ModelFacts and checks model access, token rights and the dataset."""
 
     def __init__(self) -> None:
         # Results of `model_facts`, handed to the `gate_check` that follows so the Hub is asked once per run.
@@ -65,7 +65,6 @@ class HubHooks:
         hub = HubAccess.from_settings(settings)
         token = self._token(hub, keep=False)
         findings: list[Finding] = []
-        facts_known = False
         try:
             ref: ModelRef | None = parse_model_id(spec.repo_id, spec.revision, hub.endpoint)
         except UsageError as exc:
@@ -76,8 +75,7 @@ class HubHooks:
             findings += checks.local_model_findings(spec, ref)
             try:
                 if facts is None or facts.local_path is None:
-                    facts = read_local_facts(ref)
-                facts_known = True
+                    read_local_facts(ref)
             except (OSError, ValueError) as exc:
                 findings.append(
                     checks.finding(
@@ -95,11 +93,8 @@ class HubHooks:
             if facts is None or facts.repo_id != ref.repo_id:
                 facts = hub_facts
             findings += checks.model_findings(ref, facts, probe, hub, token)
-            facts_known = probe.status == OK and probe.config_found
 
         findings += checks.target_findings(spec, ref.name if ref else None, hub, token)[1]
         findings += checks.dataset_findings(spec, hub, token)
-        findings += checks.wandb_findings(spec, settings)
-        findings += checks.chat_template_findings(spec, facts or ModelFacts(repo_id=spec.repo_id), facts_known)
         return findings
 

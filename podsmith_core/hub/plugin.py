@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class HuggingFacePlugin:
-    """Reads ModelFacts and checks model access, token rights, dataset, W&B key and chat template."""
+    """Reads ModelFacts and checks model access, token rights and the dataset."""
 
     def __init__(self) -> None:
         self._hooks: HubHooks | None = None

@@ -79,8 +79,6 @@ def test_gated_without_access(hub_emulator: HubEmulator, hub_settings: SettingsF
     assert "meta-llama/Llama-3.1-8B is gated" in finding.message
     assert "config.json" in finding.message
     assert f"{hub_emulator.url}/meta-llama/Llama-3.1-8B" in finding.fix
-    # No chat template warning: the tokenizer files were never readable.
-    assert "chat-template-missing" not in codes(findings, "warning")
 
 
 def test_gated_anonymous(hub_emulator: HubEmulator, hub_settings: SettingsFactory) -> None:
@@ -229,41 +227,28 @@ def test_dataset_local_skipped(hub_emulator: HubEmulator, hub_settings: Settings
     assert hub_emulator.requests_to("/api/datasets/") == []
 
 
-def test_wandb_key(hub_settings: SettingsFactory, alice: None) -> None:
-    spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", report_to="wandb")
-    finding = only(run_checks(spec, hub_settings(WRITE_TOKEN)), "wandb-key-missing")
-    assert finding.level == "error"
-    assert "WANDB_API_KEY" in finding.message
-    assert "--report-to none" in finding.fix
-    findings = run_checks(spec, hub_settings(WRITE_TOKEN, WANDB_API_KEY="wandb-key-0123456789"))
-    assert "wandb-key-missing" not in codes(findings)
-
-
-def test_no_chat_template(hub_settings: SettingsFactory, alice: None) -> None:
-    finding = only(run_checks(RunSpec(repo_id="unsloth/gemma-2b"), hub_settings(WRITE_TOKEN)), "chat-template-missing")
-    assert finding.level == "warning"
-    assert "unsloth/gemma-2b has no chat template" in finding.message
-    assert "fallback template that ends assistant turns with EOS (<eos>)" in finding.message
-    assert "--chat-template FILE" in finding.fix
-
-
-def test_chat_template_file(hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
+def test_trainer_findings_left_out(hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
+    # The trainer plugins report these, so the Hub plugin must not repeat them in its own words.
+    typo = str(tmp_path / "tmpl.jnija")
     template = tmp_path / "tmpl.jinja"
     template.write_text("{% for m in messages %}{{ m['content'] }}{{ eos_token }}{% endfor %}")
-    findings = run_checks(RunSpec(repo_id="unsloth/gemma-2b", chat_template=str(template)), hub_settings(WRITE_TOKEN))
-    assert "chat-template-missing" not in codes(findings, "warning")
-    assert str(template) in only(findings, "chat-template-file").message
+    settings = hub_settings(WRITE_TOKEN)
+    for chat_template in (None, typo, str(template)):
+        # unsloth/gemma-2b has no chat template of its own.
+        spec = RunSpec(repo_id="unsloth/gemma-2b", report_to="wandb", chat_template=chat_template)
+        findings = run_checks(spec, settings)
+        assert [finding.code for finding in findings] == ["hub-model-id"], chat_template
+        text = " ".join(f"{finding.message} {finding.fix}" for finding in findings).lower()
+        assert "chat template" not in text
+        assert "wandb" not in text
 
 
-def test_chat_template_typo(hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
-    typo = str(tmp_path / "tmpl.jnija")
-    finding = only(
-        run_checks(RunSpec(repo_id="unsloth/gemma-2b", chat_template=typo), hub_settings(WRITE_TOKEN)),
-        "chat-template-file-not-found",
-    )
-    assert finding.level == "error"
-    assert "chat template file not found" in finding.message.lower()
-    assert typo in finding.message
+def test_facts_keep_chat_template(hub_settings: SettingsFactory, alice: None) -> None:
+    facts = plugin.model_facts(spec=RunSpec(repo_id="unsloth/gemma-2b"), settings=hub_settings(WRITE_TOKEN))
+    assert facts is not None
+    assert facts.has_chat_template is False
+    assert facts.chat_template is None
+    assert facts.eos_token == "<eos>"
 
 
 def test_model_without_config(hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None) -> None:
@@ -301,7 +286,7 @@ def test_local_model(hub_settings: SettingsFactory, alice: None, tmp_path: Path)
     local = run_checks(RunSpec(repo_id=str(model), provider="local"), hub_settings(WRITE_TOKEN))
     assert codes(local) == []
     assert "alice/tiny-grpo" in only(local, "hub-model-id").message
-    assert "</s>" in only(local, "chat-template-missing").message
+    assert [finding.code for finding in local] == ["hub-model-id"]
     remote = run_checks(RunSpec(repo_id=str(model), provider="runpod"), hub_settings(WRITE_TOKEN))
     finding = only(remote, "local-model-remote-provider")
     assert str(model.resolve()) in finding.message

@@ -204,7 +204,7 @@ def test_plugin_model_facts(hub_emulator: HubEmulator, hub_settings: Callable[..
     assert facts.token_user == "alice"
     assert facts.hub_model_id == "alice/gemma-2b-grpo"
     findings = plugin.gate_check(spec=RunSpec(repo_id="unsloth/gemma-2b"), facts=facts, settings=hub_settings("hf_alice"))
-    assert [finding.code for finding in findings] == ["hub-model-id", "chat-template-missing"]
+    assert [finding.code for finding in findings] == ["hub-model-id"]
     # gate_check reused the model_facts results: one model_info and one whoami request in all.
     assert len(hub_emulator.requests_to("/api/models/unsloth/gemma-2b")) == 1
     assert len(hub_emulator.requests_to("/api/whoami-v2")) == 1
