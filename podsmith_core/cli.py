@@ -9,7 +9,7 @@ from typing import Any, Callable
 import click
 
 from podsmith_core.cli_errors import handle_errors
-from podsmith_core.options import build_spec, cli_settings, run_options
+from podsmith_core.options import build_spec, check_options, cli_settings, run_options
 
 
 def _session(params: dict[str, Any]):
@@ -26,6 +26,9 @@ def _session(params: dict[str, Any]):
 @click.version_option(package_name="podsmith")
 def main() -> None:
     """Fine-tune a Hugging Face model on a rented GPU Pod and push the result to the Hub."""
+    from podsmith_core.log_setup import configure_logging
+
+    configure_logging()
 
 
 @main.command()
@@ -58,16 +61,14 @@ def plan(as_json: bool, **params: Any) -> None:
     """Show what `run` would do and what it would cost; spends nothing."""
     from podsmith_core.errors import CheckFailed
     from podsmith_core.pipeline import make_plan
-    from podsmith_core.render import plan_json, print_findings, print_plan
+    from podsmith_core.render import plan_json, print_plan
 
     session = _session(params)
     try:
         result = make_plan(session, intent="plan")
     except CheckFailed as exc:
         if as_json:
-            click.echo(json.dumps({"findings": [f.model_dump(mode="json") for f in exc.findings]}, indent=2))
-        else:
-            print_findings(exc.findings)
+            click.echo(json.dumps({"findings": [f.model_dump(mode="json") for f in exc.all_findings]}, indent=2))
         raise
     if as_json:
         click.echo(json.dumps(plan_json(result), indent=2))
@@ -92,31 +93,18 @@ def plugins(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--env-file", type=click.Path(dir_okay=False))
-@click.option("--repo-id", help="Also check this model (same checks as `plan`).")
-@click.option("--trainer", default="openr1-grpo", show_default=True)
-@click.option("--provider", default="runpod", show_default=True)
+@check_options
 @handle_errors
-def check(env_file: str | None, repo_id: str | None, trainer: str, provider: str) -> None:
-    """Show every setting with its source and, with --repo-id, run the pre-flight checks."""
+def check(**params: Any) -> None:
+    """Show every setting with its source and, with --repo-id, run the pre-flight checks of `plan`."""
+    from podsmith_core.pipeline import make_plan
     from podsmith_core.render import print_findings, print_settings
     from podsmith_core.settings import Settings
 
-    settings = Settings.load(env_file=env_file)
-    print_settings(settings)
-    if repo_id is None:
+    print_settings(Settings.load(cli=cli_settings(params), env_file=params.get("env_file")))
+    if params["repo_id"] is None:
         return
-    from podsmith_core.errors import CheckFailed
-    from podsmith_core.models import RunSpec
-    from podsmith_core.pipeline import Session, make_plan
-    from podsmith_core.plugins import build_plugin_host
-
-    session = Session(RunSpec(repo_id=repo_id, trainer=trainer, provider=provider), settings, build_plugin_host())
-    try:
-        plan = make_plan(session, intent="plan")
-    except CheckFailed as exc:
-        print_findings(exc.findings)
-        raise
+    plan = make_plan(_session(params), intent="plan")
     print_findings(plan.findings)
     click.echo("All checks passed.")
 

@@ -25,12 +25,21 @@ def _redact(text: str) -> str:
 def handle_errors(function: Callable) -> Callable:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from podsmith_core.errors import PodsmithError
+        from podsmith_core.errors import CheckFailed, PodsmithError
         from podsmith_core.pipeline import Terminated
 
         debug = os.environ.get("PODSMITH_DEBUG") == "1"
         try:
             return function(*args, **kwargs)
+        except CheckFailed as exc:
+            if debug:
+                raise
+            from podsmith_core.render import print_findings
+
+            print_findings(exc.all_findings, stderr=True)
+            count = len(exc.findings)
+            click.echo(f"error: {count} pre-flight check{'s' if count != 1 else ''} failed; no Pod was created.", err=True)
+            sys.exit(1)
         except PodsmithError as exc:
             if debug:
                 raise

@@ -28,10 +28,11 @@ class PlanError(PodsmithError):
 
 
 class CheckFailed(PodsmithError):
-    """One or more pre-flight checks returned errors."""
+    """One or more pre-flight checks returned errors; `all_findings` adds the warnings and notices."""
 
-    def __init__(self, findings: list) -> None:
+    def __init__(self, findings: list, all_findings: list | None = None) -> None:
         self.findings = findings
+        self.all_findings = all_findings if all_findings is not None else findings
         lines = [f"{f.message}" + (f" {f.fix}" if f.fix else "") for f in findings]
         super().__init__("Pre-flight checks failed:\n  - " + "\n  - ".join(lines))
 

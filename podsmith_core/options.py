@@ -13,10 +13,11 @@ import click
 GPU_COUNTS = ("0", "1", "2", "4", "6", "8")
 
 
-def _options() -> list[Callable]:
+def _options(repo_id_required: bool) -> list[Callable]:
     o = click.option
     return [
-        o("--repo-id", required=True, help="Base model: org/name, org/name@revision, a Hub URL, or a local directory."),
+        o("--repo-id", required=repo_id_required,
+          help="Base model: org/name, org/name@revision, a Hub URL, or a local directory."),
         o("--trainer", default="openr1-grpo", show_default=True, help="Trainer plugin (see `podsmith plugins`)."),
         o("--provider", default="runpod", show_default=True, help="Provider plugin: runpod, local, ssh, ..."),
         o("--sft", is_flag=True, help="Supervised fine-tuning: selects the trainer's -sft variant."),
@@ -100,7 +101,14 @@ def _options() -> list[Callable]:
 
 
 def run_options(function: Callable) -> Callable:
-    for option in reversed(_options()):
+    for option in reversed(_options(repo_id_required=True)):
+        function = option(function)
+    return function
+
+
+def check_options(function: Callable) -> Callable:
+    """The options of `run`, with --repo-id optional (without it `check` shows only the settings)."""
+    for option in reversed(_options(repo_id_required=False)):
         function = option(function)
     return function
 

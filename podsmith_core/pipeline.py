@@ -148,7 +148,7 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
         for notice in plan.trainer_plan.notices:
             findings.append(Finding(level="info", code="trainer-notice", message=notice, source=spec.trainer))
     if plan.errors:
-        raise CheckFailed(plan.errors)
+        raise CheckFailed(plan.errors, plan.findings)
 
     def estimator(gpu_count: int, gpu_memory_bytes: int | None = None) -> MemoryEstimate:
         return session.call(
@@ -175,7 +175,7 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
                 source=spec.provider,
             )
         )
-        raise CheckFailed(plan.errors)
+        raise CheckFailed(plan.errors, plan.findings)
     return plan
 
 
@@ -190,7 +190,7 @@ def _replan_for_count(session: Session, plan: Plan, gpu_count: int) -> None:
             Finding(level="error", code="trainer-plan", message=exc.message, fix=exc.fix, source=session.spec.trainer)
         )
         plan.findings[:] = findings
-        raise CheckFailed(plan.errors) from exc
+        raise CheckFailed(plan.errors, plan.findings) from exc
     for notice in plan.trainer_plan.notices if plan.trainer_plan else []:
         findings.append(Finding(level="info", code="trainer-notice", message=notice, source=session.spec.trainer))
     plan.findings[:] = findings

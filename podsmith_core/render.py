@@ -11,20 +11,30 @@ from podsmith_core.settings import Settings
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def console():
+# Width used when the output is not a terminal (a log file, CI), so tables are not squeezed to 80 columns.
+PIPE_WIDTH = 160
+
+
+def console(stderr: bool = False):
+    import shutil
+
     from rich.console import Console
 
-    return Console(highlight=False)
+    width = None if shutil.get_terminal_size(fallback=(0, 0)).columns else PIPE_WIDTH
+    return Console(highlight=False, stderr=stderr, width=width)
 
 
-def print_findings(findings: list[Finding]) -> None:
-    out = console()
+def print_findings(findings: list[Finding], stderr: bool = False) -> None:
+    """Print findings, one line each; their text is never read as rich markup."""
+    from rich.text import Text
+
+    out = console(stderr)
     for finding in findings:
-        style = LEVEL_STYLE[finding.level]
-        fix = f" [dim]{finding.fix}[/dim]" if finding.fix else ""
-        out.print(f"[{style}]{finding.level:>7}[/{style}] ", end="")
-        out.print(finding.message, markup=False, end="")
-        out.print(fix)
+        line = Text(f"{finding.level:>7} ", style=LEVEL_STYLE[finding.level])
+        line.append(finding.message)
+        if finding.fix:
+            line.append(f" {finding.fix}", style="dim")
+        out.print(line)
 
 
 def print_settings(settings: Settings) -> None:
@@ -35,8 +45,15 @@ def print_settings(settings: Settings) -> None:
     table.add_column("value")
     table.add_column("source")
     for setting in settings.rows():
-        table.add_row(setting.key, setting.display(), setting.source)
+        table.add_row(*_cells(setting.key, setting.display(), setting.source))
     console().print(table)
+
+
+def _cells(*values: str) -> list:
+    """Wrap table cells as plain text: provider names and reasons may contain `[`, which rich reads as markup."""
+    from rich.text import Text
+
+    return [Text(value) for value in values]
 
 
 def _gib(value: int) -> str:
@@ -52,25 +69,29 @@ def print_estimate(estimate: MemoryEstimate) -> None:
     table.add_column("memory", justify="right")
     table.add_column("note")
     for term in estimate.terms:
-        table.add_row(term.name, _gib(term.bytes), term.note)
+        table.add_row(*_cells(term.name, _gib(term.bytes), term.note))
     console().print(table)
     for note in estimate.notes:
         console().print(f"  note: {note}", markup=False)
 
 
-def print_candidates(candidates: list[GpuCandidate], chosen: GpuCandidate | None) -> None:
+def print_candidates(
+    candidates: list[GpuCandidate], chosen: GpuCandidate | None, title: str = "GPU candidates (failover order)"
+) -> None:
     from rich.table import Table
 
-    table = Table(title="GPU candidates (failover order)", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for column in ("", "GPU", "count", "cloud", "$/h", "stock", "need/GPU", "usable/GPU", "fits", "note"):
         table.add_column(column)
     for candidate in candidates:
         mark = "→" if candidate is chosen else ""
         price = f"{candidate.price_per_hour:.2f}" if candidate.price_per_hour is not None else "?"
         table.add_row(
-            mark, candidate.display_name, str(candidate.gpu_count), candidate.cloud_type, price,
-            candidate.stock or "-", _gib(candidate.needed_bytes) if candidate.needed_bytes else "-",
-            _gib(candidate.usable_bytes), "yes" if candidate.fits else "no", candidate.reason,
+            *_cells(
+                mark, candidate.display_name, str(candidate.gpu_count), candidate.cloud_type, price,
+                candidate.stock or "-", _gib(candidate.needed_bytes) if candidate.needed_bytes else "-",
+                _gib(candidate.usable_bytes), "yes" if candidate.fits else "no", candidate.reason,
+            )
         )
     console().print(table)
     sources = {candidate.source for candidate in candidates}
@@ -85,7 +106,7 @@ def print_plan(plan: Plan) -> None:
     out = console()
     print_findings(plan.findings)
     if plan.trainer_plan is not None:
-        out.print(f"\n[bold]Trainer {plan.trainer_plan.trainer}[/bold]")
+        out.print(f"\nTrainer {plan.trainer_plan.trainer}", style="bold", markup=False)
         for key, value in plan.trainer_plan.summary.items():
             out.print(f"  {key}: {value}", markup=False)
         out.print("  files written on the Pod: " + ", ".join(f.path for f in plan.trainer_plan.files), markup=False)
@@ -98,7 +119,8 @@ def print_plan(plan: Plan) -> None:
     if chosen is not None:
         price = f"${chosen.price_per_hour:.2f}/h" if chosen.price_per_hour is not None else "price unknown"
         cost = f", estimated cost ${chosen.estimated_cost:.2f}" if chosen.estimated_cost is not None else ""
-        out.print(f"\nPlan: {chosen.gpu_count}x {chosen.display_name} ({chosen.cloud_type}), {price}{cost}.", markup=False)
+        machine = chosen.display_name if chosen.gpu_count == 0 else f"{chosen.gpu_count}x {chosen.display_name}"
+        out.print(f"\nPlan: {machine} ({chosen.cloud_type}), {price}{cost}.", markup=False)
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -118,7 +118,13 @@ class Settings:
         for key, value in (cli or {}).items():
             if value is not None:
                 values[key] = Setting(key, value, SOURCE_CLI)
-        return cls(values, env_path)
+        settings = cls(values, env_path)
+
+        from podsmith_core.log_setup import add_log_secrets
+
+        # Log records of every library are redacted from here on (a no-op unless the CLI set up logging).
+        add_log_secrets(settings.secret_values())
+        return settings
 
     def get(self, key: str, default: str | None = None) -> str | None:
         setting = self._values.get(key)

@@ -108,7 +108,7 @@ def test_runpod_plan_without_key_uses_catalogue(tmp_path, runpod_emulator, hub_e
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "bundled catalogue" in output
-    assert "has no chat template; a fallback template that ends assistant turns with EOS" in output
+    assert "has no chat template: podsmith's fallback template is injected; it ends assistant turns with the EOS token" in output
     assert "reward_funcs: ['accuracy']" in output
     assert "num_generations adjusted from 16 to 4" in output
     assert "num_generations: 4" in output
