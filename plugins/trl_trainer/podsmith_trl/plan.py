@@ -13,6 +13,7 @@ from podsmith_core.settings import Settings
 from podsmith_trl import stack
 from podsmith_trl.chat import FALLBACK_TEMPLATE, ChatTemplateChoice, choose_chat_template
 from podsmith_trl.decisions import Hardware, choose_hardware, choose_hub_model_id, choose_output_dir
+from podsmith_trl.local_dataset import resolve_dataset_path
 from podsmith_trl.render import render, source
 from podsmith_trl.rules import check_report_to, resolve_num_generations, select_rewards, validate_dependencies
 
@@ -76,6 +77,10 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
     grpo = method == "grpo"
     if not spec.dataset_name:
         raise PlanError(f"{trainer} needs a dataset.", "Pass --dataset-name with a Hub dataset id or a directory.")
+    local_dataset = resolve_dataset_path(spec.dataset_name)
+    if local_dataset is not None:
+        # TRL's scripts run in the Pod workspace, so a path relative to the current directory would not resolve there.
+        spec = spec.model_copy(update={"dataset_name": local_dataset})
 
     hardware = choose_hardware(spec)
     notices = list(hardware.notices)
