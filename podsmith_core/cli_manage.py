@@ -147,6 +147,14 @@ def down(name: str, provider: str | None, env_file: str | None) -> None:
     host = build_plugin_host()
     host.require("provider", provider)
     settings = Settings.load(env_file=env_file)
+    if row is None:
+        # Not in podsmith's record: only remove a Pod the provider really lists under that name.
+        listed = host.caller("list_pods", provider, None)(name_prefix=name, settings=settings) or []
+        match = next((record for record in listed if record.name == name), None)
+        if match is None:
+            raise UsageError(f"No Pod named {name!r} found at provider {provider!r}.",
+                             "Check the name with `podsmith status --refresh`.")
+        pod = pod.model_copy(update={"pod_id": match.pod_id})
     host.caller("destroy_pod", provider, None)(pod=pod, settings=settings)
     if row is not None:
         state.update_pod(name, status="terminated")

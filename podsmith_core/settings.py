@@ -40,7 +40,7 @@ KNOWN_SETTINGS: dict[str, tuple[str | None, str]] = {
     "PODSMITH_TEMPLATES_DIR": (None, "directory whose templates override the shipped ones"),
     "PODSMITH_SSH_HOST": (None, "ssh provider: default host as user@host[:port]"),
     "PODSMITH_SSH_WORKSPACE_ROOT": ("podsmith", "ssh provider: workspace root on the host, relative to home"),
-    "PODSMITH_SSH_CONNECT_TIMEOUT_S": ("60", "ssh provider: seconds to keep retrying the first connection"),
+    "PODSMITH_SSH_CONNECT_TIMEOUT_S": ("15", "seconds to keep retrying an SSH connection that is refused"),
     "PODSMITH_RUNPOD_POLL_INTERVAL_S": ("5", "runpod provider: first interval between Pod status polls"),
     "PODSMITH_NOTIFY_LOG_INTERVAL": (None, "minimum seconds between two webhook or Discord log messages"),
 }

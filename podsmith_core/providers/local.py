@@ -88,7 +88,11 @@ class LocalProvider:
     def select_gpu(self, spec: RunSpec, estimator: Callable[[int], MemoryEstimate]) -> list[GpuCandidate]:
         gpus = local_gpus()
         if not gpus:
-            return [cpu_candidate()]
+            candidate = cpu_candidate()
+            if spec.gpu_count:
+                candidate.fits = False
+                candidate.reason = f"--gpu-count {spec.gpu_count} asks for GPUs, but this machine has none; pass --gpu-count 0"
+            return [candidate]
         return gpu_candidates(gpus, spec, estimator)
 
     @hookimpl
@@ -115,7 +119,14 @@ class LocalProvider:
         from podsmith_core.transport.local import LocalTransport
         from podsmith_core.transport.secrets import remove_secrets
 
-        workspace = Path(pod.workspace) if pod.workspace else pods_dir() / pod.name
+        from podsmith_core.errors import UsageError
+
+        root = pods_dir().resolve()
+        workspace = (Path(pod.workspace) if pod.workspace else root / pod.name).resolve()
+        if workspace.parent != root:
+            # Only podsmith's own workspaces are touched: a crafted name must not reach other directories.
+            raise UsageError(f"Pod {pod.name!r} is not a local podsmith Pod (workspace {workspace}).",
+                             f"Local Pods live in {root}; see `podsmith status`.")
         if not workspace.is_dir():
             return True
         transport = LocalTransport()

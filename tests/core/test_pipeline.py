@@ -207,3 +207,33 @@ def test_crashing_check_stops_run(tmp_path, podsmith_home):
     assert finding.code == "check-crashed"
     assert "The broken check failed with KeyError" in finding.message
     assert provider.calls == []
+
+
+def test_down_rejects_unknown_and_outside_pods(tmp_path, podsmith_home):
+    from click.testing import CliRunner
+
+    from podsmith_core.cli import main
+
+    outside = tmp_path / "elsewhere" / "victim"
+    (outside / "secrets").mkdir(parents=True)
+    runner = CliRunner()
+
+    missing = runner.invoke(main, ["down", "podsmith-nothere", "--provider", "local"])
+    assert missing.exit_code == 1
+    assert "No Pod named 'podsmith-nothere' found at provider 'local'." in missing.output
+
+    escaped = runner.invoke(main, ["down", "../../elsewhere/victim", "--provider", "local"])
+    assert escaped.exit_code == 1
+    assert (outside / "secrets").is_dir()
+
+
+def test_local_gpu_count_on_cpu_machine(tmp_path, podsmith_home):
+    from podsmith_core.providers.local import local_gpus, plugin
+
+    if local_gpus():
+        pytest.skip("this machine has GPUs")
+    (candidate,) = plugin.select_gpu(spec=RunSpec(repo_id="m", provider="local", gpu_count=2), estimator=None)
+    assert candidate.fits is False
+    assert "--gpu-count 2 asks for GPUs, but this machine has none; pass --gpu-count 0" == candidate.reason
+    (cpu,) = plugin.select_gpu(spec=RunSpec(repo_id="m", provider="local", gpu_count=0), estimator=None)
+    assert cpu.fits is True
