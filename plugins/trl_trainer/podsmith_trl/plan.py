@@ -13,9 +13,15 @@ from podsmith_core.settings import Settings
 from podsmith_trl import stack
 from podsmith_trl.chat import FALLBACK_TEMPLATE, ChatTemplateChoice, choose_chat_template
 from podsmith_trl.decisions import Hardware, choose_hardware, choose_hub_model_id, choose_output_dir
-from podsmith_trl.local_dataset import resolve_dataset_path
+from podsmith_trl.local_dataset import check_grpo_columns, check_sft_columns, resolve_dataset_path
 from podsmith_trl.render import render, source
-from podsmith_trl.rules import check_report_to, resolve_num_generations, select_rewards, validate_dependencies
+from podsmith_trl.rules import (
+    SOLUTION_REWARDS,
+    check_report_to,
+    resolve_num_generations,
+    select_rewards,
+    validate_dependencies,
+)
 
 JOB_CONFIG = "config/job.json"
 RECIPE = "config/recipe.yaml"
@@ -115,7 +121,12 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
             spec.reward_weights,
         )
         notices.extend(rewards.notices)
+        if local_dataset is not None:
+            needs_solution = [short for name, short in zip(rewards.funcs, rewards.short_names) if name in SOLUTION_REWARDS]
+            check_grpo_columns(local_dataset, spec.dataset_train_split, spec.dataset_prompt_column, needs_solution)
     else:
+        if local_dataset is not None:
+            check_sft_columns(local_dataset, spec.dataset_train_split)
         grpo_only = (("--system-prompt", spec.system_prompt), ("--num-generations", spec.num_generations))
         ignored = [flag for flag, value in grpo_only if value]
         if ignored:

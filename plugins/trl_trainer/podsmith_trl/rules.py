@@ -44,6 +44,16 @@ MATH_VERIFY_REWARDS = frozenset(
     }
 )
 
+# Rewards whose functions take the dataset's `solution` column as a keyword argument.
+SOLUTION_REWARDS = frozenset(
+    {
+        "accuracy_reward",
+        "reasoning_accuracy_reward",
+        f"{REWARD_MODULE}.accuracy_reward",
+        f"{REWARD_MODULE}.reasoning_accuracy_reward",
+    }
+)
+
 DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
