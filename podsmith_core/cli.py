@@ -89,7 +89,8 @@ def plugins(as_json: bool) -> None:
         return
     for row in rows:
         status = f"FAILED: {row['error']}" if row["error"] else ", ".join(row["hooks"])
-        click.echo(f"{row['name']:<16} {row['kind']:<9} {row['distribution']} {row['version']:<8} {status}")
+        source = f"{row['distribution']} {row['version']}"
+        click.echo(f"{row['name']:<16} {row['kind']:<9} {source:<32} {status}")
 
 
 @main.command()

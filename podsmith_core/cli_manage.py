@@ -130,6 +130,7 @@ def down(name: str, provider: str | None, env_file: str | None) -> None:
     """Terminate the Pod NAME (as shown by `podsmith status`)."""
     from podsmith_core.errors import UsageError
     from podsmith_core.models import PodHandle
+    from podsmith_core.pipeline import pod_label
     from podsmith_core.plugins import build_plugin_host
     from podsmith_core.settings import Settings
     from podsmith_core.state import StateStore
@@ -158,7 +159,7 @@ def down(name: str, provider: str | None, env_file: str | None) -> None:
     host.caller("destroy_pod", provider, None)(pod=pod, settings=settings)
     if row is not None:
         state.update_pod(name, status="terminated")
-    click.echo(f"Pod {name} ({pod.pod_id}) terminated.")
+    click.echo(f"Pod {pod_label(pod)} terminated.")
 
 
 @click.command()
@@ -183,4 +184,4 @@ def gpus(provider: str, cloud_type: str, env_file: str | None) -> None:
     candidates = host.caller("select_gpu", provider, None)(
         spec=spec, estimator=no_need, settings=Settings.load(env_file=env_file)
     )
-    print_candidates(candidates or [], None)
+    print_candidates(candidates or [], None, title=f"GPU types offered by {provider}")

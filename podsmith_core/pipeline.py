@@ -229,7 +229,7 @@ def execute(
         result = _run_trainer(session, plan, pod)
         outcome = "succeeded" if result.exit_status == 0 else "failed"
         if result.exit_status != 0:
-            raise RemoteJobFailed(f"Training exited with status {result.exit_status}.", result.exit_status, list(session.tail))
+            raise _job_failed(session, result.exit_status)
         state.update_run(session.run_id, status=outcome, hub_model_id=result.hub_repo, output_dir=result.output_dir)
         session.say("done", _summary(result), data=result.model_dump(mode="json"))
         return result
@@ -249,6 +249,15 @@ def execute(
             "flush_notifications", spec.provider, spec.trainer,
             deadline_s=NOTIFY_FLUSH_DEADLINE_S, settings=session.settings,
         )
+
+
+def _job_failed(session: Session, exit_status: int) -> RemoteJobFailed:
+    """Build the error for a failed job: its status, its last output line, and where the full log is."""
+    last = next((line.strip() for line in reversed(session.tail) if line.strip()), "")
+    message = f"Training exited with status {exit_status}" + (f": {last}" if last else ".")
+    error = RemoteJobFailed(message, exit_status, list(session.tail))
+    error.fix = f"The output above shows the cause; the whole log: podsmith logs {session.run_id}"
+    return error
 
 
 def _create_first_fitting(session: Session, plan: Plan, state: StateStore) -> PodHandle:
@@ -283,7 +292,7 @@ def _create_first_fitting(session: Session, plan: Plan, state: StateStore) -> Po
             name, status="running", pod_id=pod.pod_id, host_key=pod.host_key, workspace=pod.workspace,
             handle=pod.model_dump_json(),
         )
-        session.say("pod-ready", f"Pod {pod.name} ({pod.pod_id}) is ready on {label}.")
+        session.say("pod-ready", f"Pod {pod_label(pod)} is ready on {label}.")
         return pod
     table = "\n".join(f"  {c.gpu_count}x {c.gpu_type_id} ({c.cloud_type}): {reason}" for c, reason in reasons)
     raise ProviderError(
@@ -316,7 +325,7 @@ def _cleanup(session: Session, state: StateStore, pod: PodHandle | None) -> None
         previous_sigint = None
     try:
         if pod is not None and spec.keep_pod:
-            session.say("kept", f"Pod {pod.name} ({pod.pod_id}) is kept. Remove it with: podsmith down {pod.name}")
+            session.say("kept", f"Pod {pod_label(pod)} is kept. Remove it with: podsmith down {pod.name}")
             state.update_pod(pod.name, status="kept")
             return
         if pod is None and pending:
@@ -353,7 +362,7 @@ def _destroy_with_retries(session: Session, state: StateStore, pod: PodHandle) -
                 state.update_pod(pod.name, status="cleanup-failed")
                 session.say(
                     "cleanup-failed",
-                    f"Could not terminate Pod {pod.name} ({pod.pod_id}): {exc}. "
+                    f"Could not terminate Pod {pod_label(pod)}: {exc}. "
                     f"It may still be billing. Remove it with: podsmith down {pod.name} --provider {pod.provider}",
                     level="error",
                 )
@@ -362,8 +371,13 @@ def _destroy_with_retries(session: Session, state: StateStore, pod: PodHandle) -
             delay *= 2
             continue
         state.update_pod(pod.name, status="terminated")
-        session.say("terminated", f"Pod {pod.name} ({pod.pod_id}) terminated.")
+        session.say("terminated", f"Pod {pod_label(pod)} terminated.")
         return
+
+
+def pod_label(pod: PodHandle) -> str:
+    """Return the Pod's name, with the provider's id in brackets when it differs from the name."""
+    return pod.name if pod.pod_id == pod.name else f"{pod.name} ({pod.pod_id})"
 
 
 def _summary(result: RunResult) -> str:

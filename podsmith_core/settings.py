@@ -74,9 +74,21 @@ def mask(value: str) -> str:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values
+    """Parse a `.env` file; a line that is not `KEY=value` raises UsageError naming the file and line."""
+    from dotenv.main import DotEnv
+    from dotenv.parser import parse_stream
 
-    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+    from podsmith_core.errors import UsageError
+
+    with open(path, encoding="utf-8") as handle:
+        for binding in parse_stream(handle):
+            if binding.error:
+                raise UsageError(
+                    f"Invalid line {binding.original.line} in {path}: it is not KEY=value.",
+                    "Fix or remove that line; quote values that contain spaces or '#'.",
+                )
+    values = DotEnv(path, interpolate=True).dict()
+    return {key: value for key, value in values.items() if value is not None}
 
 
 class Settings:

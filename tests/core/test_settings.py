@@ -93,3 +93,12 @@ def test_cli_error_is_one_redacted_line(tmp_path, monkeypatch):
     assert lines[0] == "error: Env file '***.env' not found."
     assert lines[1] == "  fix: Pass an existing file to --env-file."
     assert "Traceback" not in result.output
+
+
+def test_invalid_env_line_rejected(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("HF_TOKEN=abc123456\nthis is not an assignment\n")
+    with pytest.raises(UsageError) as caught:
+        Settings.load(environ={}, project_dir=tmp_path)
+    assert caught.value.message == f"Invalid line 2 in {env}: it is not KEY=value."
+    assert "abc123456" not in str(caught.value)
