@@ -116,14 +116,17 @@ def model_findings(ref: ModelRef, facts: ModelFacts, probe: probes.ModelProbe, h
 def local_model_findings(spec: RunSpec, ref: ModelRef) -> list[Finding]:
     if spec.provider in LOCAL_PROVIDERS:
         return []
-    return [
-        finding(
-            "error",
-            "local-model-remote-provider",
-            f"Model directory {ref.repo_id} is local, but provider {spec.provider!r} trains on a Pod that can't read it.",
-            "Upload the directory to the Hub (`hf upload`) and pass its id, or use --provider local or ssh.",
-        )
-    ]
+    return [_remote_provider_finding(spec, "local-model-remote-provider", f"Model directory {ref.repo_id}", "hf upload")]
+
+
+def _remote_provider_finding(spec: RunSpec, code: str, subject: str, upload_command: str) -> Finding:
+    """Return the error for a local path, which a provider other than `local` or `ssh` can't read from its Pod."""
+    return finding(
+        "error",
+        code,
+        f"{subject} is local, but provider {spec.provider!r} trains on a Pod that can't read it.",
+        f"Upload the directory to the Hub (`{upload_command}`) and pass its id, or use --provider local or ssh.",
+    )
 
 
 def target_findings(
@@ -193,17 +196,57 @@ def _invalid_token(hub: HubAccess) -> Finding:
 
 
 def is_local_dataset(name: str) -> bool:
-    """Return whether a dataset name is a local path rather than a Hub id."""
-    if name.startswith(("/", "./", "../", "~", ".\\")) or DATA_FILE_SUFFIXES.search(name):
+    """Return whether a dataset name is a local path rather than a Hub id.
+
+    Hub repository names never start with `.`, so `.`, `/` and `~` mark a path, and so does a data file
+    suffix or a path that exists.
+    """
+    if name.startswith((".", "/", "~")) or DATA_FILE_SUFFIXES.search(name):
         return True
     return Path(name).expanduser().exists()
 
 
+def local_dataset_findings(spec: RunSpec, name: str) -> list[Finding]:
+    """Check a local dataset path: it must exist, and the provider must train where the path can be read."""
+    exists = Path(name).expanduser().exists()
+    if spec.provider == "ssh":
+        where = "" if exists else " It was not found on this machine."
+        return [
+            finding(
+                "warning",
+                "local-dataset-ssh",
+                f"Dataset {name!r} is a local path.{where} The job on the SSH host reads it there, "
+                "so it must exist at that path on the host.",
+                "Make sure the host has the dataset at that path, or pass a Hub dataset id (org/name).",
+            )
+        ]
+
+    found: list[Finding] = []
+    if not exists:
+        found.append(
+            finding(
+                "error",
+                "dataset-path-not-found",
+                f"Dataset {name!r} looks like a local path, but it was not found.",
+                "Pass an existing directory or a Hub dataset id (org/name) to --dataset-name.",
+            )
+        )
+    if spec.provider not in LOCAL_PROVIDERS:
+        found.append(
+            _remote_provider_finding(
+                spec, "local-dataset-remote-provider", f"Dataset {name!r}", "hf upload --repo-type dataset"
+            )
+        )
+    return found
+
+
 def dataset_findings(spec: RunSpec, hub: HubAccess, token: TokenCheck) -> list[Finding]:
-    """Check that the dataset exists on the Hub and that the token can read its files; skip local paths."""
+    """Check that the dataset exists on the Hub and that the token can read its files, or check a local path."""
     name = (spec.dataset_name or "").strip()
-    if not name or is_local_dataset(name):
+    if not name:
         return []
+    if is_local_dataset(name):
+        return local_dataset_findings(spec, name)
     if not (is_valid_repo_id(name) or NAME_RE.match(name)):
         return [
             finding(

@@ -218,12 +218,77 @@ def test_dataset_gated(hub_emulator: HubEmulator, hub_settings: SettingsFactory,
     assert only(findings, "dataset-gated-readable").level == "info"
 
 
-def test_dataset_local_skipped(hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
-    data = tmp_path / "train.jsonl"
-    data.write_text('{"prompt": "1+1"}\n')
-    for name in (str(data), "./data/train.jsonl", "~/datasets/math"):
-        spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name=name)
-        assert codes(run_checks(spec, hub_settings(WRITE_TOKEN))) == []
+def test_dataset_local_no_request(
+    hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None, tmp_path: Path
+) -> None:
+    data = tmp_path / "math"
+    data.mkdir()
+    (data / "train.jsonl").write_text('{"prompt": "1+1"}\n')
+    for name in (str(data), str(data / "train.jsonl")):
+        spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name=name, provider="local")
+        findings = run_checks(spec, hub_settings(WRITE_TOKEN))
+        assert codes(findings) == [], name
+        assert codes(findings, "warning") == [], name
+    assert hub_emulator.requests_to("/api/datasets/") == []
+
+
+def test_dataset_bare_dir_name(
+    hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bare name of an existing directory is a path, not a legacy Hub dataset id.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mydata").mkdir()
+    spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name="mydata", provider="runpod")
+    finding = only(run_checks(spec, hub_settings(WRITE_TOKEN)), "local-dataset-remote-provider")
+    assert "'mydata'" in finding.message
+    assert hub_emulator.requests_to("/api/datasets/") == []
+
+
+@pytest.mark.parametrize("name", ["./data/train.jsonl", "~/no-such-datasets/math", "/no/such/dir", ".cache-data"])
+def test_dataset_path_missing(hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None, name: str) -> None:
+    spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name=name, provider="local")
+    findings = run_checks(spec, hub_settings(WRITE_TOKEN))
+    finding = only(findings, "dataset-path-not-found")
+    assert finding.level == "error"
+    assert repr(name) in finding.message
+    assert "not found" in finding.message
+    assert "existing directory" in finding.fix
+    assert "Hub dataset id" in finding.fix
+    assert codes(findings) == ["dataset-path-not-found"]
+    assert hub_emulator.requests_to("/api/datasets/") == []
+
+
+def test_dataset_path_remote_provider(hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
+    data = tmp_path / "math"
+    data.mkdir()
+    spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name=str(data), provider="runpod")
+    findings = run_checks(spec, hub_settings(WRITE_TOKEN))
+    finding = only(findings, "local-dataset-remote-provider")
+    assert finding.level == "error"
+    assert f"Dataset {str(data)!r} is local, but provider 'runpod' trains on a Pod that can't read it." == finding.message
+    assert "hf upload --repo-type dataset" in finding.fix
+    assert "--provider local or ssh" in finding.fix
+    assert codes(findings) == ["local-dataset-remote-provider"]
+
+
+def test_dataset_path_missing_remote(hub_settings: SettingsFactory, alice: None) -> None:
+    spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name="./no-such-data", provider="runpod")
+    findings = run_checks(spec, hub_settings(WRITE_TOKEN))
+    assert codes(findings) == ["dataset-path-not-found", "local-dataset-remote-provider"]
+
+
+def test_dataset_path_ssh(hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
+    data = tmp_path / "math"
+    data.mkdir()
+    for name, here in ((str(data), True), ("/no/such/dir", False)):
+        spec = RunSpec(repo_id="Qwen/Qwen2.5-1.5B-Instruct", dataset_name=name, provider="ssh")
+        findings = run_checks(spec, hub_settings(WRITE_TOKEN))
+        assert codes(findings) == [], name
+        finding = only(findings, "local-dataset-ssh")
+        assert finding.level == "warning"
+        assert repr(name) in finding.message
+        assert "must exist at that path on the host" in finding.message
+        assert ("not found on this machine" in finding.message) is not here
     assert hub_emulator.requests_to("/api/datasets/") == []
 
 
