@@ -1,10 +1,13 @@
-"""GRPO rules: num_generations, reward sets from tags, custom dependencies, reporting."""
+"""GRPO rules: num_generations, reward sets from tags, custom dependencies, reporting, options SFT ignores."""
 
 from __future__ import annotations
 
 import pytest
 
+from trl_support import model_facts
 from podsmith_core.errors import PlanError
+from podsmith_core.models import RunSpec
+from podsmith_trl.plugin import sft
 from podsmith_trl.rules import (
     DEFAULT_NUM_GENERATIONS,
     check_report_to,
@@ -168,3 +171,36 @@ def test_report_to_wandb_without_key():
 def test_report_to_wandb_with_key():
     assert check_report_to("wandb", "key") == ["WANDB_API_KEY"]
     assert check_report_to("none", None) == []
+
+
+def explicit_defaults_spec(**overrides):
+    """Return an SFT spec with every field set, as the CLI builds it, defaults included."""
+    values = {name: field.get_default(call_default_factory=True) for name, field in RunSpec.model_fields.items()}
+    values.update(repo_id="org/tiny-model", trainer="trl-sft", gpu_count=1, dataset_name="org/chat",
+                  hub_model_id="someone/tiny-sft")
+    values.update(overrides)
+    return RunSpec(**values)
+
+
+def grpo_notices(plan):
+    return [notice for notice in plan.notices if "only GRPO uses" in notice]
+
+
+def test_sft_defaults_no_grpo_notice(settings):
+    plan = sft.prepare_run(spec=explicit_defaults_spec(), facts=model_facts(), settings=settings)
+    assert grpo_notices(plan) == []
+
+
+def test_sft_lists_changed_grpo_options(settings):
+    spec = explicit_defaults_spec(num_generations=4, vllm_mode="server", use_vllm=False, dataset_fraction=0.5)
+    plan = sft.prepare_run(spec=spec, facts=model_facts(), settings=settings)
+    assert grpo_notices(plan) == [
+        "trl-sft ignores these options, which only GRPO uses: --num-generations, --no-vllm, --vllm-mode, "
+        "--dataset-fraction."
+    ]
+
+
+def test_sft_default_value_given_again(settings):
+    spec = explicit_defaults_spec(vllm_mode="colocate", reasoning_tag="<think>", beta=0.0)
+    plan = sft.prepare_run(spec=spec, facts=model_facts(), settings=settings)
+    assert grpo_notices(plan) == []

@@ -1,4 +1,4 @@
-"""Hardware-dependent choices for a TRL run: device, training method, ZeRO stage, vLLM, output names."""
+"""Choices for a TRL run: device, training method, ZeRO stage, vLLM, output names, options SFT ignores."""
 
 from __future__ import annotations
 
@@ -149,3 +149,35 @@ def choose_output_dir(spec: RunSpec, trainer_method: str) -> str:
     if spec.output_dir:
         return spec.output_dir
     return f"outputs/{model_basename(spec.repo_id)}-{trainer_method}"
+
+
+# RunSpec fields that only trl-grpo reads, with the flag that sets each. trl-sft also leaves the dataset as it is,
+# so the dataset preparation options count here too.
+GRPO_ONLY_OPTIONS = {
+    "num_generations": "--num-generations",
+    "reward_funcs": "--reward-funcs",
+    "reward_weights": "--reward-weights",
+    "beta": "--beta",
+    "use_vllm": "--no-vllm",
+    "vllm_mode": "--vllm-mode",
+    "vllm_server_gpus": "--vllm-server-gpus",
+    "vllm_gpu_memory_utilization": "--vllm-gpu-memory-utilization",
+    "reasoning_tag": "--reasoning-tag",
+    "reasoning_end_tag": "--reasoning-end-tag",
+    "answer_tag": "--answer-tag",
+    "answer_end_tag": "--answer-end-tag",
+    "system_prompt": "--system-prompt",
+    "dataset_prompt_column": "--dataset-prompt-column",
+    "dataset_fraction": "--dataset-fraction",
+    "dataset_seed": "--dataset-seed",
+}
+
+
+def ignored_grpo_options(spec: RunSpec) -> list[str]:
+    """Return the flags of GRPO-only options whose values differ from the RunSpec defaults."""
+    fields = RunSpec.model_fields
+    return [
+        flag
+        for name, flag in GRPO_ONLY_OPTIONS.items()
+        if getattr(spec, name) != fields[name].get_default(call_default_factory=True)
+    ]

@@ -12,7 +12,13 @@ from podsmith_core.settings import Settings
 
 from podsmith_trl import stack
 from podsmith_trl.chat import FALLBACK_TEMPLATE, ChatTemplateChoice, choose_chat_template
-from podsmith_trl.decisions import Hardware, choose_hardware, choose_hub_model_id, choose_output_dir
+from podsmith_trl.decisions import (
+    Hardware,
+    choose_hardware,
+    choose_hub_model_id,
+    choose_output_dir,
+    ignored_grpo_options,
+)
 from podsmith_trl.local_dataset import check_grpo_columns, check_sft_columns, resolve_dataset_path
 from podsmith_trl.render import render, source
 from podsmith_trl.rules import (
@@ -127,10 +133,9 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
     else:
         if local_dataset is not None:
             check_sft_columns(local_dataset, spec.dataset_train_split)
-        grpo_only = (("--system-prompt", spec.system_prompt), ("--num-generations", spec.num_generations))
-        ignored = [flag for flag, value in grpo_only if value]
+        ignored = ignored_grpo_options(spec)
         if ignored:
-            notices.append(f"{', '.join(ignored)} only apply to GRPO and are ignored by {trainer}.")
+            notices.append(f"{trainer} ignores these options, which only GRPO uses: {', '.join(ignored)}.")
 
     prepare_model = grpo and chat.text is not None
     prepare_dataset = grpo and _needs_dataset_preparation(spec)
