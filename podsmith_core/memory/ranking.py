@@ -145,6 +145,9 @@ def _rank_offer(offer: GpuOffer, spec: RunSpec, estimates: _Estimates, params: i
             reason = f"{spec.gpu_count} GPUs not offered (counts: {', '.join(map(str, offered))})"
             return _candidate(offer, spec.gpu_count, card, None, spec, params, reason)
         counts = [spec.gpu_count]
+    elif spec.is_grpo and spec.use_vllm and spec.vllm_mode == "server":
+        # The vLLM server takes its own GPUs, so only counts that leave at least one for training qualify.
+        counts = [count for count in offered if count > spec.vllm_server_gpus]
     else:
         counts = offered
 

@@ -153,3 +153,10 @@ def test_gemma_grpo_l40s_does_not_fit(facts):
     assert more_gpus[0].gpu_type_id == L40S
     assert more_gpus[0].fits
     assert more_gpus[0].gpu_count == 2
+
+
+def test_server_mode_leaves_training_gpu():
+    spec = RunSpec(repo_id="m", trainer="openr1-grpo", vllm_mode="server", vllm_server_gpus=2)
+    (candidate,) = rank_candidates([offer("NVIDIA H100 80GB HBM3", 80, 2.5)], spec, fixed(10))
+    assert candidate.fits
+    assert candidate.gpu_count == 4

@@ -118,4 +118,4 @@ def test_grpo_only_keys_rejected_in_sft():
 def test_gpu_count_unset_notice():
     plan = build_plan("openr1-sft")
     assert plan.summary["gpu_count"] == 1
-    assert "Planned for 1 GPU because --gpu-count is not set." in plan.notices
+    assert "Planned for 1 GPU(s) until the GPU selection sets --gpu-count." in plan.notices

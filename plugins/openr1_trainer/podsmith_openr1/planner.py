@@ -137,9 +137,10 @@ def prepare(spec: RunSpec, facts: ModelFacts | None, settings: Settings, kind: K
     is_grpo = kind == "grpo"
     notices: list[str] = []
 
-    gpu_count = spec.gpu_count or 1
+    server_mode = is_grpo and spec.use_vllm and spec.vllm_mode == "server"
+    gpu_count = spec.gpu_count or (spec.vllm_server_gpus + 1 if server_mode else 1)
     if spec.gpu_count is None:
-        notices.append("Planned for 1 GPU because --gpu-count is not set.")
+        notices.append(f"Planned for {gpu_count} GPU(s) until the GPU selection sets --gpu-count.")
     layout = plan_layout(spec, gpu_count, is_grpo)
     method = plan_method(spec, is_grpo, layout)
     notices += method.notices
