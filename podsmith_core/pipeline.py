@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import re
 import signal
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ log = logging.getLogger("podsmith.pipeline")
 DESTROY_ATTEMPTS = 4
 TAIL_LINES = 60
 NOTIFY_FLUSH_DEADLINE_S = 10.0
+# Terminal control sequences (tqdm's cursor-up between nested bars, colours); the Pod's log keeps them.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class Terminated(BaseException):
@@ -93,10 +96,11 @@ class Session:
 
     def emit(self, event: Event) -> None:
         """Send an event to every notifier, with secrets removed and the run's identity filled in."""
+        message = ANSI_ESCAPE.sub("", event.message) if event.event == "log" else event.message
         if event.event == "log":
-            self.tail.append(event.message)
+            self.tail.append(message)
         update = {
-            "message": self.redactor.redact(event.message),
+            "message": self.redactor.redact(message),
             "tail": [self.redactor.redact(line) for line in event.tail],
             "run_id": event.run_id or self.run_id,
             "project": event.project or self.spec.project,

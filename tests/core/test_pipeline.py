@@ -237,3 +237,11 @@ def test_local_gpu_count_on_cpu_machine(tmp_path, podsmith_home):
     assert "--gpu-count 2 asks for GPUs, but this machine has none; pass --gpu-count 0" == candidate.reason
     (cpu,) = plugin.select_gpu(spec=RunSpec(repo_id="m", provider="local", gpu_count=0), estimator=None)
     assert cpu.fits is True
+
+
+def test_terminal_escapes_removed_from_events(tmp_path, podsmith_home):
+    provider = FakeProvider(tmp_path / "pods")
+    session, plan, notifier = run_pipeline(tmp_path, provider, FakeTrainer(r"printf 'bar 50%%\033[A\033[32mgreen\033[0m\n'"))
+    execute(session, plan, StateStore())
+    logged = [event.message for event in notifier.events if event.event == "log"]
+    assert logged == ["bar 50%green"]
