@@ -255,10 +255,11 @@ SCRIPT_CASES = [
     grpo_spec(gpu_count=1, system_prompt="It's \"quoted\" $(id)", attn_implementation="flash_attention_2",
               custom_dependencies=["liger-kernel>=0.5"]),
     sft_spec(gpu_count=2, options={"venv": "/opt/my venv", "python": "/usr/bin/python3.11"}),
+    grpo_spec(gpu_count=4, vllm_mode="server", gradient_accumulation_steps=4, report_to="wandb", debug_remote=True),
 ]
 
 
-@pytest.mark.parametrize("spec", SCRIPT_CASES, ids=["grpo-cpu", "grpo-server", "grpo-quoting", "sft-venv"])
+@pytest.mark.parametrize("spec", SCRIPT_CASES, ids=["grpo-cpu", "grpo-server", "grpo-quoting", "sft-venv", "grpo-debug"])
 def test_scripts_lint_clean(spec, make_settings, tmp_path):
     settings = make_settings(HF_TOKEN=HF_TOKEN_VALUE, WANDB_API_KEY=WANDB_KEY_VALUE)
     facts = model_facts(has_chat_template=False, eos_token="</s>")

@@ -231,6 +231,7 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         "venv_q": shlex.quote(venv),
         "base_python_q": shlex.quote(base_python),
         "num_processes": hardware.num_processes,
+        "debug_remote": spec.debug_remote,
     }
     setup_script = None
     if not spec.skip_setup:
