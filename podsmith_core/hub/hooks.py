@@ -63,7 +63,6 @@ class HubHooks:
 
     def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> list[Finding]:
         hub = HubAccess.from_settings(settings)
-        token = self._token(hub, keep=False)
         findings: list[Finding] = []
         try:
             ref: ModelRef | None = parse_model_id(spec.repo_id, spec.revision, hub.endpoint)
@@ -71,20 +70,17 @@ class HubHooks:
             ref = None
             findings.append(checks.finding("error", "model-id", exc.message, exc.fix))
 
+        if not uses_hub(spec, ref):
+            # Nothing is read from or pushed to the Hub, so HF_TOKEN is not checked and no request is sent.
+            self._tokens.pop(hub.cache_key(), None)
+            if ref is not None:
+                findings += self._local_model_findings(spec, ref, facts)
+            return findings + checks.dataset_findings(spec, hub, TokenCheck())
+
+        token = self._token(hub, keep=False)
+
         if ref is not None and ref.is_local:
-            findings += checks.local_model_findings(spec, ref)
-            try:
-                if facts is None or facts.local_path is None:
-                    read_local_facts(ref)
-            except (OSError, ValueError) as exc:
-                findings.append(
-                    checks.finding(
-                        "error",
-                        "local-model-unreadable",
-                        f"Could not read the model directory {ref.repo_id}: {exc}",
-                        "Check that config.json, the tokenizer files and the safetensors files are complete.",
-                    )
-                )
+            findings += self._local_model_findings(spec, ref, facts)
         elif ref is not None:
             cached = self._probes.pop(hub.cache_key(ref.repo_id, ref.revision), None)
             if cached is None:
@@ -97,4 +93,32 @@ class HubHooks:
         findings += checks.target_findings(spec, ref.name if ref else None, hub, token)[1]
         findings += checks.dataset_findings(spec, hub, token)
         return findings
+
+    @staticmethod
+    def _local_model_findings(spec: RunSpec, ref: ModelRef, facts: ModelFacts | None) -> list[Finding]:
+        findings = checks.local_model_findings(spec, ref)
+        try:
+            if facts is None or facts.local_path is None:
+                read_local_facts(ref)
+        except (OSError, ValueError) as exc:
+            findings.append(
+                checks.finding(
+                    "error",
+                    "local-model-unreadable",
+                    f"Could not read the model directory {ref.repo_id}: {exc}",
+                    "Check that config.json, the tokenizer files and the safetensors files are complete.",
+                )
+            )
+        return findings
+
+
+def uses_hub(spec: RunSpec, ref: ModelRef | None) -> bool:
+    """Return whether the run reads the model or the dataset from the Hub, or pushes to it.
+
+    An invalid model id counts as no Hub model, because no model request is sent for it.
+    """
+    if spec.push_to_hub or (ref is not None and not ref.is_local):
+        return True
+    dataset = (spec.dataset_name or "").strip()
+    return bool(dataset) and not checks.is_local_dataset(dataset)
 

@@ -144,6 +144,49 @@ def test_token_invalid(hub_emulator: HubEmulator, hub_settings: SettingsFactory)
     assert codes(findings) == ["token-invalid"]
 
 
+def _local_model(directory: Path) -> Path:
+    directory.mkdir()
+    (directory / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    (directory / "tokenizer_config.json").write_text(json.dumps({"eos_token": "</s>"}))
+    return directory
+
+
+@pytest.mark.parametrize("dataset", [None, "data"])
+def test_token_unused_not_checked(
+    hub_emulator: HubEmulator, hub_settings: SettingsFactory, tmp_path: Path, dataset: str | None
+) -> None:
+    # No push, a local model and a local or absent dataset: the run never talks to the Hub.
+    model = _local_model(tmp_path / "tiny")
+    if dataset is not None:
+        (tmp_path / dataset).mkdir()
+        dataset = str(tmp_path / dataset)
+    spec = RunSpec(repo_id=str(model), dataset_name=dataset, provider="local", push_to_hub=False)
+    findings = run_checks(spec, hub_settings("hf_revokedTOKEN000000000"))
+    assert codes(findings) == []
+    assert codes(findings, "warning") == []
+    assert hub_emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "dataset", "push"),
+    [
+        ("local", "hub", False),
+        ("hub", None, False),
+        ("local", None, True),
+    ],
+)
+def test_token_used_checked(
+    hub_emulator: HubEmulator, hub_settings: SettingsFactory, tmp_path: Path, repo_id: str, dataset: str | None, push: bool
+) -> None:
+    # Any model, dataset or push on the Hub keeps the token check.
+    model = str(_local_model(tmp_path / "tiny")) if repo_id == "local" else "Qwen/Qwen2.5-1.5B-Instruct"
+    dataset_name = "AI-MO/NuminaMath-TIR" if dataset == "hub" else None
+    spec = RunSpec(repo_id=model, dataset_name=dataset_name, provider="local", push_to_hub=push)
+    findings = run_checks(spec, hub_settings("hf_revokedTOKEN000000000"))
+    assert codes(findings) == ["token-invalid"]
+    assert len(hub_emulator.requests_to("/api/whoami-v2")) == 1
+
+
 def test_read_token(hub_emulator: HubEmulator, hub_settings: SettingsFactory, alice: None) -> None:
     finding = only(run_checks(RunSpec(repo_id="unsloth/gemma-2b"), hub_settings(READ_TOKEN)), "token-cannot-write")
     assert finding.level == "error"

@@ -52,3 +52,22 @@ def test_passing_checks_reach_provider(
     assert plan.facts.hub_model_id == "alice/Qwen2.5-1.5B-Instruct-trainer"
     assert [finding.level for finding in plan.findings if finding.source == "hub"] == ["info"]
     assert provider.calls[0][0] == "select_gpu"
+
+
+def test_no_push_local_plan(hub_emulator: HubEmulator, hub_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    # Nothing comes from or goes to the Hub, so a revoked HF_TOKEN must not fail the plan.
+    model = tmp_path / "tiny"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    data = tmp_path / "data"
+    data.mkdir()
+    provider = FakeProvider(tmp_path / "pods")
+    host = make_host([("hub", plugin), ("local", provider), ("fake-trainer", FakeTrainer())])
+    spec = RunSpec(
+        repo_id=str(model), dataset_name=str(data), provider="local", trainer="fake-trainer", push_to_hub=False
+    )
+    plan = make_plan(Session(spec, hub_settings("hf_revokedTOKEN000000000"), host))
+    assert [finding.code for finding in plan.findings if finding.level == "error"] == []
+    assert plan.facts.local_path == str(model.resolve())
+    assert hub_emulator.requests == []
+    assert provider.calls[0][0] == "select_gpu"
