@@ -12,13 +12,26 @@ from podsmith_core.models import PodHandle
 from podsmith_trl.plugin import grpo
 from podsmith_trl.remote import files_for_pod
 
-# Stands in for the Pod's Python: prints its arguments, and whether the launch script exported the token.
+# Stands in for the Pod's Python. It logs its arguments, creates a virtual environment as a copy of itself,
+# reports whether the launch script exported the token, and fails pip or the torch check when the test sets
+# STUB_PIP_ERROR or STUB_NO_TORCH.
 STUB_PYTHON = f"""#!{sys.executable}
 import os
+import shutil
 import sys
 
-print("stub python", *sys.argv[1:])
-if os.environ.get("HF_TOKEN") == os.environ.get("EXPECTED_TOKEN"):
+args = sys.argv[1:]
+with open(os.path.join(os.environ["PODSMITH_WORKSPACE"], "python-calls.log"), "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["-m", "venv"]:
+    os.makedirs(os.path.join(args[-1], "bin"))
+    shutil.copy(sys.argv[0], os.path.join(args[-1], "bin", "python"))
+elif args[:3] == ["-m", "pip", "install"] and os.environ.get("STUB_PIP_ERROR"):
+    print(os.environ["STUB_PIP_ERROR"], file=sys.stderr)
+    sys.exit(1)
+elif args[:1] == ["-c"] and "import sys, torch" in args[1] and os.environ.get("STUB_NO_TORCH"):
+    sys.exit(1)
+elif os.environ.get("HF_TOKEN") == os.environ.get("EXPECTED_TOKEN"):
     print("token loaded")
 """
 
@@ -46,8 +59,8 @@ def workspace_for(spec, settings, tmp_path: Path) -> Path:
     return workspace
 
 
-def run_script(workspace: Path, script: str) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ["PATH"], "HOME": str(workspace), "EXPECTED_TOKEN": HF_TOKEN_VALUE}
+def run_script(workspace: Path, script: str, **environ: str) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "HOME": str(workspace), "EXPECTED_TOKEN": HF_TOKEN_VALUE, **environ}
     return subprocess.run(["bash", str(workspace / "scripts" / script)], capture_output=True, text=True, env=env,
                           timeout=60)
 
@@ -96,3 +109,41 @@ def test_setup_debug_traced(settings, tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "Reusing the training environment" in completed.stdout
     assert "+ export PODSMITH_WORKSPACE" in trace_lines(completed)
+
+
+def pip_calls(workspace: Path) -> list[str]:
+    calls = (workspace / "python-calls.log").read_text().splitlines()
+    return [call for call in calls if call.startswith("-m pip install")]
+
+
+def test_setup_pip_quiet(settings, tmp_path):
+    workspace = workspace_for(grpo_spec(gpu_count=0), settings, tmp_path)
+    completed = run_script(workspace, "setup.sh", STUB_NO_TORCH="1")
+
+    assert completed.returncode == 0, completed.stderr
+    calls = pip_calls(workspace)
+    assert calls[0].startswith("-m pip install --quiet torch==")
+    assert calls[1].startswith("-m pip install --quiet -r config/requirements.txt")
+    assert len(calls) == 2
+    for line in ("Creating a virtual environment", "Installing torch==", "Installing the training stack: trl==",
+                 "Training environment ready"):
+        assert line in completed.stdout
+    assert (workspace / "venv" / ".podsmith-requirements").is_file()
+
+
+def test_setup_debug_pip_verbose(settings, tmp_path):
+    workspace = workspace_for(grpo_spec(gpu_count=0, debug_remote=True), settings, tmp_path)
+    completed = run_script(workspace, "setup.sh")
+    assert completed.returncode == 0, completed.stderr
+    assert pip_calls(workspace) == ["-m pip install -r config/requirements.txt"]
+
+
+def test_setup_pip_error_shown(settings, tmp_path):
+    workspace = workspace_for(grpo_spec(gpu_count=0), settings, tmp_path)
+    error = "ERROR: No matching distribution found for trl==1.16.0"
+    completed = run_script(workspace, "setup.sh", STUB_PIP_ERROR=error)
+
+    assert completed.returncode == 1
+    assert error in completed.stderr
+    assert "Training environment ready" not in completed.stdout
+    assert not (workspace / "venv" / ".podsmith-requirements").exists()

@@ -65,6 +65,9 @@ def test_sft_trains_on_cpu(tmp_path, demo_assets):
     assert isinstance(result["final_loss"], float)
     assert result["output_dir"] == str(output_dir)
     assert "[setup] Creating a virtual environment" in completed.stdout
+    assert "[setup] Installing the training stack" in completed.stdout
+    # pip runs with --quiet: packages the base environment already has are not listed one by one.
+    assert "Requirement already satisfied" not in completed.stdout + completed.stderr
     assert "[train] Training finished." in completed.stdout
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
