@@ -119,3 +119,17 @@ def test_gpu_count_unset_notice():
     plan = build_plan("openr1-sft")
     assert plan.summary["gpu_count"] == 1
     assert "Planned for 1 GPU(s) until the GPU selection sets --gpu-count." in plan.notices
+
+
+def test_sft_no_notice_for_default_options():
+    from podsmith_core.models import RunSpec
+
+    # The CLI sets every field, defaults included; only values that differ deserve the notice.
+    every_field = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in RunSpec.model_fields.items()
+        if name not in ("repo_id", "trainer")
+    }
+    every_field["gpu_count"] = 1
+    plan = build_plan("openr1-sft", **every_field)
+    assert not any("GRPO-only options" in notice for notice in plan.notices)

@@ -58,7 +58,7 @@ def stack_pins(spec: RunSpec) -> StackPins:
 
 
 def _ignored_grpo_options(spec: RunSpec) -> list[str]:
-    explicit = spec.model_fields_set
+    """Return the flags of GRPO-only options whose values differ from the defaults (the CLI sets every field)."""
     names = {
         "num_generations": "--num-generations",
         "reward_funcs": "--reward-funcs",
@@ -67,7 +67,12 @@ def _ignored_grpo_options(spec: RunSpec) -> list[str]:
         "vllm_mode": "--vllm-mode",
         "vllm_server_gpus": "--vllm-server-gpus",
     }
-    return [flag for field, flag in names.items() if field in explicit]
+    fields = RunSpec.model_fields
+    return [
+        flag
+        for field, flag in names.items()
+        if getattr(spec, field) != fields[field].get_default(call_default_factory=True)
+    ]
 
 
 def server_port(spec: RunSpec) -> int:
