@@ -53,6 +53,8 @@ def podsmith(args: list[str], environ: dict[str, str], cwd: Path) -> subprocess.
 @pytest.mark.slow
 def test_runpod_sft_pushes_and_terminates(tmp_path, runpod_emulator, hub_emulator, e2e_client_key, demo_assets):
     hub_emulator.add_local_repo("demo-org/tiny-llama", demo_assets.model)
+    # A remote Pod cannot read a directory on this machine, so the dataset comes from the Hub too.
+    hub_emulator.add_local_repo("demo-org/tiny-sft-data", demo_assets.sft_dataset, repo_type="dataset")
     hub_emulator.add_token(HF_TOKEN, "alice", role="write")
     runpod_emulator.gpu_types["cpu"] = GpuTypeEntry("cpu", "CPU test Pod", 24, 0.10, 0.05)
     environ = cli_environ(tmp_path, runpod_emulator, hub_emulator, e2e_client_key)
@@ -60,7 +62,7 @@ def test_runpod_sft_pushes_and_terminates(tmp_path, runpod_emulator, hub_emulato
     result = podsmith(
         [
             "run", "--provider", "runpod", "--trainer", "trl-sft",
-            "--repo-id", "demo-org/tiny-llama", "--dataset-name", str(demo_assets.sft_dataset),
+            "--repo-id", "demo-org/tiny-llama", "--dataset-name", "demo-org/tiny-sft-data",
             "--gpu-type", "cpu", "--gpu-count", "1", "--method", "full",
             "--max-steps", "2", "--per-device-train-batch-size", "2", "--gradient-accumulation-steps", "1",
             "--max-prompt-length", "32", "--max-completion-length", "16", "--learning-rate", "5e-4",

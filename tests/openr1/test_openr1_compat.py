@@ -133,3 +133,11 @@ def test_sft_no_notice_for_default_options():
     every_field["gpu_count"] = 1
     plan = build_plan("openr1-sft", **every_field)
     assert not any("GRPO-only options" in notice for notice in plan.notices)
+
+
+def test_relative_dataset_made_absolute(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    plan = build_plan("openr1-grpo", gpu_count=1, dataset_name="./data")
+    recipe = yaml.safe_load(file_text(plan, "openr1/recipe.yaml"))
+    assert recipe["dataset_mixture"]["datasets"][0]["id"] == str((tmp_path / "data").resolve())

@@ -59,7 +59,11 @@ def default_output_dir(spec: RunSpec, kind: str) -> str:
 def dataset_choice(spec: RunSpec, is_grpo: bool) -> tuple[str, str | None, str, bool]:
     """Return (dataset id, config, prompt column, whether the default dataset is used)."""
     if spec.dataset_name:
-        return spec.dataset_name, spec.dataset_config, spec.dataset_prompt_column, False
+        from podsmith_trl.local_dataset import resolve_dataset_path
+
+        # Open R1 runs in the Pod workspace, so a local path relative to this directory must become absolute.
+        name = resolve_dataset_path(spec.dataset_name) or spec.dataset_name
+        return name, spec.dataset_config, spec.dataset_prompt_column, False
     if is_grpo:
         name, config, column = DEFAULT_GRPO_DATASET
         return name, config, column, True

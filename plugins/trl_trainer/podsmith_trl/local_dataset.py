@@ -23,17 +23,15 @@ MAX_JSON_BYTES = 64 * 1024**2
 def resolve_dataset_path(name: str) -> str | None:
     """Return the absolute path of a local dataset, or None for a Hub dataset id.
 
-    A name that starts with `.`, `/` or `~` is a path and must exist. Any other name is local only when it
-    exists on disk, as `datasets.load_dataset` also decides.
+    A name that starts with `.`, `/` or `~` is a path even when it does not exist here: the Hugging Face
+    plugin reports a missing path, and on an `ssh` host the directory may exist only there. Any other name
+    is local only when it exists on disk, as `datasets.load_dataset` also decides.
     """
     path = Path(name).expanduser()
     if path.exists():
         return str(path.resolve())
     if name.startswith(PATH_PREFIXES):
-        raise PlanError(
-            f"Local dataset path {name!r} not found.",
-            "Pass an existing directory with --dataset-name, or a Hub dataset id such as org/name.",
-        )
+        return str(path.absolute())
     return None
 
 
