@@ -130,7 +130,7 @@ def down(name: str, provider: str | None, env_file: str | None) -> None:
     """Terminate the Pod NAME (as shown by `podsmith status`)."""
     from podsmith_core.errors import UsageError
     from podsmith_core.models import PodHandle
-    from podsmith_core.pipeline import pod_label
+    from podsmith_core.cleanup import pod_label
     from podsmith_core.plugins import build_plugin_host
     from podsmith_core.settings import Settings
     from podsmith_core.state import StateStore

@@ -8,14 +8,13 @@ to keep it.
 from __future__ import annotations
 
 import collections
-import logging
 import re
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from podsmith_core.cleanup import cleanup_pod, pod_label
 from podsmith_core.errors import (
     AuthError,
     CapacityError,
@@ -42,9 +41,6 @@ from podsmith_core.plugins import PluginHost
 from podsmith_core.settings import Settings
 from podsmith_core.state import StateStore, pod_name, short_run_id
 
-log = logging.getLogger("podsmith.pipeline")
-
-DESTROY_ATTEMPTS = 4
 TAIL_LINES = 60
 NOTIFY_FLUSH_DEADLINE_S = 10.0
 # Terminal control sequences (tqdm's cursor-up between nested bars, colours); the Pod's log keeps them.
@@ -247,7 +243,7 @@ def execute(
         raise
     finally:
         state.update_run(session.run_id, status=outcome)
-        _cleanup(session, state, pod)
+        cleanup_pod(session, state, pod)
         restore_sigterm()
         session.host.broadcast_isolated(
             "flush_notifications", spec.provider, spec.trainer,
@@ -316,72 +312,6 @@ def _run_trainer(session: Session, plan: Plan, pod: PodHandle) -> RunResult:
         )
     finally:
         transport.close()
-
-
-def _cleanup(session: Session, state: StateStore, pod: PodHandle | None) -> None:
-    """Destroy the Pod, or a Pod whose create was interrupted, with retries; provider errors are reported."""
-    spec = session.spec
-    pending = session.pending_pod_name
-    previous_sigint = signal.getsignal(signal.SIGINT)
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:
-        previous_sigint = None
-    try:
-        if pod is not None and spec.keep_pod:
-            session.say("kept", f"Pod {pod_label(pod)} is kept. Remove it with: podsmith down {pod.name}")
-            state.update_pod(pod.name, status="kept")
-            return
-        if pod is None and pending:
-            pod = _find_pending_pod(session, pending)
-        if pod is None:
-            return
-        _destroy_with_retries(session, state, pod)
-    finally:
-        if previous_sigint is not None:
-            signal.signal(signal.SIGINT, previous_sigint)
-
-
-def _find_pending_pod(session: Session, name: str) -> PodHandle | None:
-    """Look up a Pod whose create call was interrupted, by its unique name."""
-    try:
-        records = session.call("list_pods", name_prefix=name) or []
-    except Exception as exc:  # noqa: BLE001 - cleanup continues whatever the provider raises
-        session.say("cleanup-warning", f"Could not list Pods to find {name}: {exc}", level="warning")
-        return None
-    for record in records:
-        if record.name == name:
-            return PodHandle(pod_id=record.pod_id, name=record.name, provider=session.spec.provider, workspace="")
-    return None
-
-
-def _destroy_with_retries(session: Session, state: StateStore, pod: PodHandle) -> None:
-    delay = 2.0
-    for attempt in range(1, DESTROY_ATTEMPTS + 1):
-        try:
-            session.call("destroy_pod", pod=pod)
-        except Exception as exc:  # noqa: BLE001 - every failure is retried, the last one reported
-            log.warning("Destroying Pod %s failed (attempt %d): %s", pod.pod_id, attempt, type(exc).__name__)
-            if attempt == DESTROY_ATTEMPTS:
-                state.update_pod(pod.name, status="cleanup-failed")
-                session.say(
-                    "cleanup-failed",
-                    f"Could not terminate Pod {pod_label(pod)}: {exc}. "
-                    f"It may still be billing. Remove it with: podsmith down {pod.name} --provider {pod.provider}",
-                    level="error",
-                )
-                return
-            time.sleep(delay)
-            delay *= 2
-            continue
-        state.update_pod(pod.name, status="terminated")
-        session.say("terminated", f"Pod {pod_label(pod)} terminated.")
-        return
-
-
-def pod_label(pod: PodHandle) -> str:
-    """Return the Pod's name, with the provider's id in brackets when it differs from the name."""
-    return pod.name if pod.pod_id == pod.name else f"{pod.name} ({pod.pod_id})"
 
 
 def _summary(result: RunResult) -> str:

@@ -100,7 +100,7 @@ def test_failover_uses_next_candidate(tmp_path, podsmith_home):
 
 
 def test_cleanup_retries_then_reports(tmp_path, podsmith_home, monkeypatch):
-    monkeypatch.setattr("podsmith_core.pipeline.time.sleep", lambda _s: None)
+    monkeypatch.setattr("podsmith_core.cleanup.time.sleep", lambda _s: None)
     provider = FakeProvider(tmp_path / "pods", destroy_failures=10)
     session, plan, notifier = run_pipeline(tmp_path, provider, FakeTrainer())
     execute(session, plan, StateStore())

@@ -8,7 +8,8 @@ from emulators.runpod import RunpodEmulator
 from emulators.runpod_pods import PodBehaviour
 from podsmith_core.errors import ProviderError
 from podsmith_core.models import ModelFacts
-from podsmith_core.pipeline import Plan, Session, _cleanup, _create_first_fitting
+from podsmith_core.cleanup import cleanup_pod
+from podsmith_core.pipeline import Plan, Session, _create_first_fitting
 from podsmith_core.plugins import build_plugin_host
 from podsmith_core.state import StateStore
 from runpod_test_support import candidate
@@ -38,7 +39,7 @@ def test_core_failover_to_third(runpod_emulator: RunpodEmulator, session, tmp_pa
     assert pod.gpu_type_id == "NVIDIA H100 80GB HBM3"
     assert runpod_emulator.count("podFindAndDeployOnDemand") == 3
     assert len(runpod_emulator.terminated) == 1
-    _cleanup(session, state, pod)
+    cleanup_pod(session, state, pod)
     assert runpod_emulator.live_pods() == []
 
 
