@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class PodsmithError(Exception):
-    """An error the user can act on; `fix` says how."""
+    """An error the user can act on; `fix` is the next step to take."""
 
     def __init__(self, message: str, fix: str = "") -> None:
         super().__init__(message)

@@ -244,7 +244,7 @@ class PlannedFile(Record):
 
 
 class TrainerPlan(Record):
-    """What a trainer will do on the Pod: files it writes, scripts it runs, and what it decided."""
+    """A trainer's work on the Pod: the files it writes, the scripts it runs, and its decisions."""
 
     trainer: str
     files: list[PlannedFile] = Field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The plan for the original tool's quick start, and the rows of known field failures about configs."""
+"""The plan for the original tool's quick start, and config mistakes that failed runs in the field."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_chat_template_file_used(tmp_path):
 
 
 def test_chat_template_typo_rejected(tmp_path):
-    """Field failure 17: a mistyped path is an error, never the template text itself."""
+    """a mistyped path is an error, never the template text itself."""
     missing = tmp_path / "tmpl.jnja"
     with pytest.raises(PlanError) as caught:
         build_plan("openr1-grpo", gpu_count=1, chat_template=str(missing))
@@ -99,7 +99,7 @@ def test_prefilled_think_warned():
 
 
 def test_grpo_g_one_rejected():
-    """Field failure 3: batch 1 × accumulation 1 × 1 GPU leaves no valid num_generations."""
+    """batch 1 × accumulation 1 × 1 GPU leaves no valid num_generations."""
     with pytest.raises(PlanError) as caught:
         build_plan("openr1-grpo", gpu_count=1, per_device_train_batch_size=1, gradient_accumulation_steps=1)
     assert "generation batch of 1" in caught.value.message
@@ -107,7 +107,7 @@ def test_grpo_g_one_rejected():
 
 
 def test_grpo_g_adjusted_with_notice():
-    """Field failure 4: G unset is adjusted to 4 with a notice; an explicit G is never changed."""
+    """G unset is adjusted to 4 with a notice; an explicit G is never changed."""
     plan = build_plan("openr1-grpo", gpu_count=1, per_device_train_batch_size=1, gradient_accumulation_steps=4)
     assert recipe_of(plan)["num_generations"] == 4
     assert any("adjusted from 16 to 4" in notice for notice in plan.notices)
@@ -130,7 +130,7 @@ def test_grpo_server_g_uses_training_gpus():
 
 
 def test_sft_qlora_zero3_forced_to_zero2():
-    """Field failure 5: SFT with QLoRA and --deepspeed-stage 3 runs ZeRO-2 and says why."""
+    """SFT with QLoRA and --deepspeed-stage 3 runs ZeRO-2, with a notice giving the reason."""
     plan = build_plan("openr1-sft", gpu_count=2, deepspeed_stage=3)
     accelerate = yaml.safe_load(file_text(plan, "openr1/accelerate.yaml"))
     assert accelerate["deepspeed_config"]["zero_stage"] == 2
@@ -143,7 +143,7 @@ def test_sft_qlora_zero3_forced_to_zero2():
 
 
 def test_server_mode_one_gpu_rejected():
-    """Field failure 6: server mode on a 1-GPU Pod is rejected before any Pod exists."""
+    """server mode on a 1-GPU Pod is rejected before any Pod exists."""
     with pytest.raises(PlanError) as caught:
         build_plan("openr1-grpo", gpu_count=1, vllm_mode="server")
     assert "--vllm-mode server needs at least 2 GPUs" in caught.value.message
@@ -151,7 +151,7 @@ def test_server_mode_one_gpu_rejected():
 
 
 def test_wandb_without_key_rejected(tmp_path):
-    """Field failure 7: --report-to wandb without WANDB_API_KEY is rejected; with it, the key is a secret."""
+    """--report-to wandb without WANDB_API_KEY is rejected; with it, the key is a secret."""
     with pytest.raises(PlanError) as caught:
         build_plan("openr1-grpo", gpu_count=1, report_to="wandb", settings=make_settings(tmp_path))
     assert "WANDB_API_KEY" in caught.value.message
@@ -167,7 +167,7 @@ def test_wandb_without_key_rejected(tmp_path):
 
 @pytest.mark.parametrize("requirement", ["foo; rm -rf /", "$(id)", "`id`", "pkg @ https://example.invalid/x.whl"])
 def test_custom_dependency_rejected(requirement):
-    """Field failure 16: anything that is not a plain requirement specifier is rejected."""
+    """anything that is not a plain requirement specifier is rejected."""
     with pytest.raises(PlanError) as caught:
         build_plan("openr1-grpo", gpu_count=1, custom_dependencies=[requirement])
     assert repr(requirement) in caught.value.message
