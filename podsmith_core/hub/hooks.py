@@ -45,21 +45,30 @@ class HubHooks:
             return None  # gate_check reports the invalid id
         if ref.is_local:
             try:
-                return read_local_facts(ref)
+                facts = read_local_facts(ref)
             except (OSError, ValueError) as exc:
                 log.warning("Could not read model directory %s: %s", ref.repo_id, exc)
                 return None  # gate_check reads the directory again and reports the error
+            if uses_hub(spec, ref):
+                # The result of a local model is still pushed to the token owner's namespace.
+                self._resolve_target(spec, ref, facts, self._token(hub, keep=True))
+            return facts
 
         facts, probe = read_hub_facts(ref, hub)
-        token = self._token(hub, keep=True)
-        if token.info is not None:
-            facts.token_user = token.info.user
-            try:
-                facts.hub_model_id = resolve_hub_model_id(spec.hub_model_id, token.info.user, ref.name, spec.trainer)
-            except UsageError:
-                pass  # gate_check reports the invalid target id
+        self._resolve_target(spec, ref, facts, self._token(hub, keep=True))
         self._probes[hub.cache_key(ref.repo_id, ref.revision)] = (facts, probe)
         return facts
+
+    @staticmethod
+    def _resolve_target(spec: RunSpec, ref: ModelRef, facts: ModelFacts, token: TokenCheck) -> None:
+        """Fill the token owner and the resolved target repo into `facts` when the token is valid."""
+        if token.info is None:
+            return
+        facts.token_user = token.info.user
+        try:
+            facts.hub_model_id = resolve_hub_model_id(spec.hub_model_id, token.info.user, ref.name, spec.trainer)
+        except UsageError:
+            pass  # gate_check reports the invalid target id
 
     def gate_check(self, spec: RunSpec, facts: ModelFacts | None, settings: Settings) -> list[Finding]:
         hub = HubAccess.from_settings(settings)

@@ -408,3 +408,15 @@ def test_no_secret_in_findings(hub_emulator: HubEmulator, hub_settings: Settings
         assert token not in text
     assert WRITE_TOKEN not in hub_emulator.request_log_text()
     assert READ_TOKEN not in hub_emulator.request_log_text()
+
+
+def test_local_model_target_namespace(hub_settings: SettingsFactory, alice: None, tmp_path: Path) -> None:
+    model = tmp_path / "tiny"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    settings = hub_settings(WRITE_TOKEN)
+    for requested, expected in ((None, "alice/tiny-sft"), ("tiny-result", "alice/tiny-result")):
+        spec = RunSpec(repo_id=str(model), provider="local", trainer="trl-sft", hub_model_id=requested)
+        facts = plugin.model_facts(spec=spec, settings=settings)
+        assert facts.token_user == "alice"
+        assert facts.hub_model_id == expected
