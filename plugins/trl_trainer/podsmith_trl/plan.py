@@ -215,6 +215,7 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
     if card is not None:
         files.append(PlannedFile(path=MODEL_CARD, content=card))
 
+    reporting = stack.reporting_packages(spec.report_to)
     requirements = stack.requirements(
         peft=hardware.method in ("lora", "qlora"),
         quantized=hardware.method == "qlora",
@@ -222,6 +223,7 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         deepspeed=hardware.zero_stage > 0,
         vllm=hardware.use_vllm,
         custom=[],
+        reporting=[pin for pin, _module in reporting],
     )
     files.append(PlannedFile(path=REQUIREMENTS, content="\n".join(requirements) + "\n"))
 
@@ -238,6 +240,7 @@ def build_plan(trainer: str, method: str, spec: RunSpec, facts: ModelFacts | Non
         imports = ["trl", "transformers", "accelerate", "datasets"]
         imports += ["peft"] if hardware.method in ("lora", "qlora") else []
         imports += ["bitsandbytes"] if hardware.method == "qlora" else []
+        imports += [module for _pin, module in reporting]
         setup_script = render(
             "trl/setup.sh.j2",
             **shell,
