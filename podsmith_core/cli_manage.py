@@ -30,7 +30,10 @@ def status(refresh: bool, env_file: str | None, as_json: bool) -> None:
     pods = state.pods()
     orphans: list[dict[str, Any]] = []
     if refresh:
-        orphans = _reconcile(state, env_file)
+        from podsmith_core.plugins import build_plugin_host
+        from podsmith_core.settings import Settings
+
+        orphans = reconcile(state, build_plugin_host(), Settings.load(env_file=env_file))
         pods = state.pods()
     if as_json:
         payload = {
@@ -54,28 +57,22 @@ def status(refresh: bool, env_file: str | None, as_json: bool) -> None:
         )
 
 
-def _reconcile(state, env_file: str | None) -> list[dict[str, Any]]:
-    """Compare recorded Pods with each provider's list; return Pods the record does not know."""
-    from podsmith_core.models import RunSpec
-    from podsmith_core.plugins import build_plugin_host
-    from podsmith_core.settings import Settings
+def reconcile(state, host, settings) -> list[dict[str, Any]]:
+    """Ask every installed provider for its podsmith Pods; return the live ones the record does not know.
 
-    settings = Settings.load(env_file=env_file)
-    host = build_plugin_host()
+    A provider that cannot be asked (no key, no host) is skipped with a warning, and its recorded Pods keep
+    their status: only a provider that answered can show that a Pod is gone.
+    """
     known = {pod.name: pod for pod in state.pods()}
-    providers = {pod.provider for pod in known.values()} | {"local"}
     orphans = []
-    for provider in sorted(providers):
-        if host.info(provider) is None or host.info(provider).error:
-            continue
-        spec = RunSpec(repo_id="-", provider=provider)
+    for provider in host.names("provider"):
         try:
-            records = host.caller("list_pods", provider, spec.trainer)(name_prefix="podsmith-", settings=settings)
+            records = host.caller("list_pods", provider, None)(name_prefix="podsmith-", settings=settings) or []
         except Exception as exc:  # noqa: BLE001 - one provider's failure must not hide the others
-            click.echo(f"warning: could not list Pods of {provider}: {exc}", err=True)
+            click.echo(f"warning: skipped {provider}: {exc}", err=True)
             continue
-        live = {record.name for record in records or []}
-        for record in records or []:
+        live = {record.name for record in records}
+        for record in records:
             if record.name not in known and record.status not in ("TERMINATED", "EXITED"):
                 orphans.append({"provider": provider, **record.model_dump()})
         for name, pod in known.items():

@@ -256,7 +256,11 @@ class SshProvider:
 
         host = settings.get("PODSMITH_SSH_HOST")
         if not host:
-            return []
+            # An empty list would read as "no Pods", and reconciliation would mark live Pods terminated.
+            raise UsageError(
+                "The ssh provider cannot list Pods without a host.",
+                "Set PODSMITH_SSH_HOST=user@host[:port] to include that machine.",
+            )
         with open_transport(parse_host(host), settings) as transport:
             output = transport.run_checked(["sh", "-c", LIST_MARKERS, "podsmith-list", workspace_root(settings)])
 

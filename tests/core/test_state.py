@@ -56,3 +56,40 @@ def test_older_database_gains_new_columns(tmp_path):
     store.add_run("feedbeef", "local", "trl-sft", "org/m", "/tmp/log")
     store.update_run("feedbeef", output_dir="/out")
     assert store.run("feedbeef").output_dir == "/out"
+
+
+def test_reconcile_reports_orphans_and_skips_unreachable(tmp_path):
+    from podsmith_core.cli_manage import reconcile
+    from podsmith_core.errors import UsageError
+    from podsmith_core.hookspecs import hookimpl
+    from podsmith_core.models import PodRecord
+    from podsmith_core.settings import Settings
+    from podsmith_core.testing import make_host
+
+    class Listing:
+        def __init__(self, names):
+            self.names = names
+
+        @hookimpl
+        def create_pod(self):
+            raise NotImplementedError
+
+        @hookimpl
+        def list_pods(self, name_prefix):
+            return [PodRecord(pod_id=f"id-{name}", name=name, status="RUNNING") for name in self.names]
+
+    class Unreachable(Listing):
+        @hookimpl
+        def list_pods(self, name_prefix):
+            raise UsageError("no host configured")
+
+    store = StateStore(tmp_path / "state.db")
+    store.upsert_pod("podsmith-gone0001", "gone0001", "cloud", "running")
+    store.upsert_pod("podsmith-kept0001", "kept0001", "remote", "kept")
+    host = make_host([("cloud", Listing(["podsmith-orphan01"])), ("remote", Unreachable([]))])
+
+    orphans = reconcile(store, host, Settings.load(environ={}, project_dir=tmp_path))
+
+    assert [(o["provider"], o["name"], o["pod_id"]) for o in orphans] == [("cloud", "podsmith-orphan01", "id-podsmith-orphan01")]
+    assert store.pod("podsmith-gone0001").status == "terminated"
+    assert store.pod("podsmith-kept0001").status == "kept"

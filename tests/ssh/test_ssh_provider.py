@@ -261,7 +261,9 @@ def test_list_pods(ssh_pod):
 def test_list_pods_without_host(ssh_pod):
     settings = Settings.load(environ={}, project_dir=ssh_pod.server.workdir)
 
-    assert plugin.list_pods(name_prefix="podsmith-", settings=settings) == []
+    with pytest.raises(UsageError) as caught:
+        plugin.list_pods(name_prefix="podsmith-", settings=settings)
+    assert "PODSMITH_SSH_HOST" in caught.value.fix
 
 
 def test_plugin_host_dispatch(ssh_pod):
