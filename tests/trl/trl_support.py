@@ -44,7 +44,14 @@ def sft_spec(**overrides) -> RunSpec:
 
 
 def model_facts(**overrides) -> ModelFacts:
-    values = dict(repo_id="org/tiny-model", has_chat_template=True, chat_template="{{ x }}", eos_token="</s>")
+    # A non-empty config marks facts the Hub plugin could read; the chat template decision relies on that.
+    values = dict(
+        repo_id="org/tiny-model",
+        config={"model_type": "qwen2", "num_hidden_layers": 2},
+        has_chat_template=True,
+        chat_template="{{ x }}",
+        eos_token="</s>",
+    )
     values.update(overrides)
     return ModelFacts(**values)
 

@@ -57,32 +57,54 @@ def assistant_turns_end_with_eos(template: str, eos_token: str | None) -> bool:
     return all(text + eos_token in rendered for text in assistant_texts)
 
 
+def _read_template_file(template_file: str) -> str:
+    path = Path(template_file).expanduser()
+    if not path.is_file():
+        raise PlanError(
+            f"chat template file not found: {template_file}",
+            "Pass the path of an existing Jinja2 file to --chat-template.",
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def _template_render_error(template_file: str, exc: Exception) -> PlanError:
+    return PlanError(
+        f"Chat template {template_file} failed to render a sample conversation: {exc}",
+        "Fix the template so it renders system, user and assistant messages.",
+    )
+
+
 def choose_chat_template(
-    template_file: str | None, has_chat_template: bool, eos_token: str | None, fallback_text: str
+    template_file: str | None,
+    has_chat_template: bool,
+    eos_token: str | None,
+    fallback_text: str,
+    model_known: bool = True,
 ) -> ChatTemplateChoice:
     """Decide which chat template the run uses, rendering the shipped one once on a sample conversation.
 
     `template_file` is always a path: its text becomes the template, and a missing file raises PlanError
     rather than turning the path itself into a template.
+
+    `model_known` False means the model could not be read, so its template and EOS token are unknown. Then the
+    model's own template is kept unless a file is given, and the fallback and EOS checks neither raise nor add
+    notices.
     """
     import jinja2
 
     if template_file is not None:
-        path = Path(template_file).expanduser()
-        if not path.is_file():
-            raise PlanError(
-                f"chat template file not found: {template_file}",
-                "Pass the path of an existing Jinja2 file to --chat-template.",
-            )
-        text = path.read_text(encoding="utf-8")
+        text = _read_template_file(template_file)
+        notices = [f"Chat template from {template_file} replaces the tokenizer's."]
+        if not model_known:
+            try:
+                render_chat_template(text, None, SAMPLE_CONVERSATION, add_generation_prompt=False)
+            except jinja2.TemplateError as exc:
+                raise _template_render_error(template_file, exc) from exc
+            return ChatTemplateChoice(source="file", text=text, notices=notices)
         try:
             ends_with_eos = assistant_turns_end_with_eos(text, eos_token)
         except jinja2.TemplateError as exc:
-            raise PlanError(
-                f"Chat template {template_file} failed to render a sample conversation: {exc}",
-                "Fix the template so it renders system, user and assistant messages.",
-            ) from exc
-        notices = [f"Chat template from {template_file} replaces the tokenizer's."]
+            raise _template_render_error(template_file, exc) from exc
         if not ends_with_eos:
             notices.append(
                 f"Chat template {template_file} does not end assistant turns with the EOS token "
@@ -90,7 +112,7 @@ def choose_chat_template(
             )
         return ChatTemplateChoice(source="file", text=text, notices=notices)
 
-    if has_chat_template:
+    if has_chat_template or not model_known:
         return ChatTemplateChoice(source="model")
 
     try:

@@ -46,9 +46,12 @@ DEFAULT_PYTHON = "python3"
 
 
 def _chat_template(spec: RunSpec, facts: ModelFacts | None) -> ChatTemplateChoice:
-    has_template = True if facts is None else facts.has_chat_template
-    eos_token = facts.eos_token if facts is not None else None
-    return choose_chat_template(spec.chat_template, has_template, eos_token, source(FALLBACK_TEMPLATE))
+    # Facts without a config mean the Hub plugin could not read the model and reports that itself.
+    if facts is None or not facts.config:
+        return choose_chat_template(spec.chat_template, False, None, source(FALLBACK_TEMPLATE), model_known=False)
+    return choose_chat_template(
+        spec.chat_template, facts.has_chat_template, facts.eos_token, source(FALLBACK_TEMPLATE)
+    )
 
 
 def _needs_dataset_preparation(spec: RunSpec) -> bool:
