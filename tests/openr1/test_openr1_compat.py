@@ -141,3 +141,25 @@ def test_relative_dataset_made_absolute(tmp_path, monkeypatch):
     plan = build_plan("openr1-grpo", gpu_count=1, dataset_name="./data")
     recipe = yaml.safe_load(file_text(plan, "openr1/recipe.yaml"))
     assert recipe["dataset_mixture"]["datasets"][0]["id"] == str((tmp_path / "data").resolve())
+
+
+def test_cpu_run_rejected():
+    with pytest.raises(PlanError) as caught:
+        build_plan("openr1-grpo", gpu_count=0)
+    assert "trains on GPUs only" in caught.value.message
+    assert "--trainer trl-grpo" in caught.value.fix
+
+
+def test_local_dataset_without_solution(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text('{"prompt": "What is 2+2?", "answer": "4"}\n')
+    with pytest.raises(PlanError) as caught:
+        build_plan("openr1-grpo", gpu_count=1, dataset_name=str(data))
+    assert "solution" in caught.value.message
+    assert "train.jsonl" in caught.value.message
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "train.jsonl").write_text('{"prompt": "What is 2+2?", "solution": "4"}\n')
+    plan = build_plan("openr1-grpo", gpu_count=1, dataset_name=str(good))
+    assert plan.summary["dataset"] == str(good.resolve())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -75,6 +76,21 @@ def _ignored_grpo_options(spec: RunSpec) -> list[str]:
     ]
 
 
+# Open R1 rewards that compare completions with the dataset's `solution` column.
+SOLUTION_REWARDS = frozenset({"accuracy", "cosine", "length"})
+
+
+def _check_local_columns(path: str, spec: RunSpec, prompt_column: str, reward_funcs: list[str] | None) -> None:
+    """Raise PlanError when a local dataset lacks a column the script or the rewards read (None: SFT)."""
+    from podsmith_trl.local_dataset import check_grpo_columns, check_sft_columns
+
+    if reward_funcs is None:
+        check_sft_columns(path, spec.dataset_train_split)
+        return
+    needing = [name for name in reward_funcs if name in SOLUTION_REWARDS]
+    check_grpo_columns(path, spec.dataset_train_split, prompt_column, needing)
+
+
 def server_port(spec: RunSpec) -> int:
     """Return the vLLM server port: `--opt vllm_server_port=N`, or 8000."""
     text = spec.options.get("vllm_server_port")
@@ -141,6 +157,11 @@ def prepare(spec: RunSpec, facts: ModelFacts | None, settings: Settings, kind: K
     """Return the plan for Open R1's `kind` script, raising PlanError for settings that cannot work."""
     is_grpo = kind == "grpo"
     notices: list[str] = []
+    if spec.gpu_count == 0:
+        raise PlanError(
+            f"openr1-{kind} trains on GPUs only (vLLM, DeepSpeed, bf16), but this run has no GPU.",
+            f"Use --trainer trl-{kind} to train on a CPU, or a provider and --gpu-count with GPUs.",
+        )
 
     server_mode = is_grpo and spec.use_vllm and spec.vllm_mode == "server"
     gpu_count = spec.gpu_count or (spec.vllm_server_gpus + 1 if server_mode else 1)
@@ -185,6 +206,8 @@ def prepare(spec: RunSpec, facts: ModelFacts | None, settings: Settings, kind: K
     pins = stack_pins(spec)
 
     dataset_name, dataset_config, prompt_column, default_dataset = dataset_choice(spec, is_grpo)
+    if not default_dataset and Path(dataset_name).exists():
+        _check_local_columns(dataset_name, spec, prompt_column, rewards.funcs if is_grpo else None)
     if default_dataset:
         notices.append(
             f"--dataset-name not set: using {dataset_name}"
