@@ -46,7 +46,7 @@ def run(yes: bool, **params: Any) -> None:
     print_plan(plan)
     if not yes:
         if not sys.stdin.isatty():
-            raise click.UsageError("Refusing to spend money without confirmation: pass -y in scripts.")
+            raise click.UsageError("run needs confirmation before it creates a Pod: pass -y when no terminal is attached.")
         click.confirm("Create the Pod and start training?", abort=True)
     state = StateStore()
     execute(session, plan, state)
@@ -59,16 +59,20 @@ def run(yes: bool, **params: Any) -> None:
 @handle_errors
 def plan(as_json: bool, **params: Any) -> None:
     """Show what `run` would do and what it would cost; spends nothing."""
-    from podsmith_core.errors import CheckFailed
+    from podsmith_core.errors import CheckFailed, PodsmithError
     from podsmith_core.pipeline import make_plan
     from podsmith_core.render import plan_json, print_plan
 
-    session = _session(params)
     try:
-        result = make_plan(session, intent="plan")
+        result = make_plan(_session(params), intent="plan")
     except CheckFailed as exc:
         if as_json:
             click.echo(json.dumps({"findings": [f.model_dump(mode="json") for f in exc.all_findings]}, indent=2))
+        raise
+    except PodsmithError as exc:
+        if as_json:
+            # Scripts reading --json get a document for every outcome; the error also goes to stderr.
+            click.echo(json.dumps({"error": {"message": exc.message, "fix": exc.fix}}, indent=2))
         raise
     if as_json:
         click.echo(json.dumps(plan_json(result), indent=2))

@@ -53,7 +53,8 @@ def handle_errors(function: Callable) -> Callable:
         except Terminated:
             click.echo("podsmith: terminated.", err=True)
             sys.exit(143)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, BrokenPipeError):
+            # click ends quietly when the reader of stdout has gone away (`podsmith status | head`).
             raise
         except Exception as exc:  # noqa: BLE001 - the one place where unexpected errors become one line
             if debug:

@@ -49,7 +49,8 @@ def status(refresh: bool, env_file: str | None, as_json: bool) -> None:
     click.echo("Pods:")
     for pod in pods:
         price = f"${pod.price_per_hour:.2f}/h" if pod.price_per_hour else ""
-        click.echo(f"  {pod.name:<22} {pod.provider:<8} {pod.status:<15} {pod.gpu_count or 0}x {pod.gpu_type_id} {price}")
+        machine = f"{pod.gpu_count}x {pod.gpu_type_id}" if pod.gpu_count else "CPU"
+        click.echo(f"  {pod.name:<22} {pod.provider:<8} {pod.status:<15} {machine} {price}")
     for orphan in orphans:
         click.echo(
             f"Orphan: {orphan['name']} ({orphan['pod_id']}) on {orphan['provider']} is {orphan['status']} "
@@ -103,10 +104,11 @@ def logs(run_id: str | None, follow: bool, env_file: str | None) -> None:
     pod = next((p for p in state.pods() if p.run_id == run.run_id and p.handle and p.status == "kept"), None)
     if pod is None:
         raise UsageError(f"Run {run.run_id} has no kept Pod to follow.", "Start the run with --keep-pod to follow it later.")
-    _follow_pod(pod, env_file)
+    status = _follow_pod(pod, env_file)
+    state.update_run(run.run_id, status="succeeded" if status == 0 else "failed")
 
 
-def _follow_pod(pod_row, env_file: str | None) -> None:
+def _follow_pod(pod_row, env_file: str | None) -> int:
     from podsmith_core.models import PodHandle
     from podsmith_core.settings import Settings
     from podsmith_core.transport import connect
@@ -116,6 +118,7 @@ def _follow_pod(pod_row, env_file: str | None) -> None:
     with connect(pod, Settings.load(env_file=env_file)) as transport:
         status = RemoteJob(transport, pod.workspace, "train").follow(lambda line: click.echo(f"[train] {line}"))
     click.echo(f"Training exited with status {status}.")
+    return status
 
 
 @click.command()
@@ -161,24 +164,25 @@ def down(name: str, provider: str | None, env_file: str | None) -> None:
 
 @click.command()
 @click.option("--provider", default="runpod", show_default=True)
+@click.option("--host", help="For --provider ssh: the machine as user@host[:port].")
 @click.option("--cloud-type", type=click.Choice(["ALL", "SECURE", "COMMUNITY"]), default="ALL", show_default=True)
 @click.option("--env-file", type=click.Path(dir_okay=False))
 @handle_errors
-def gpus(provider: str, cloud_type: str, env_file: str | None) -> None:
+def gpus(provider: str, host: str | None, cloud_type: str, env_file: str | None) -> None:
     """List the GPU types a provider offers, with memory, price and stock."""
     from podsmith_core.models import MemoryEstimate, RunSpec
     from podsmith_core.plugins import build_plugin_host
     from podsmith_core.render import print_candidates
     from podsmith_core.settings import Settings
 
-    host = build_plugin_host()
-    host.require("provider", provider)
-    spec = RunSpec(repo_id="-", provider=provider, cloud_type=cloud_type, gpu_count=1, gpu_policy="cheapest")
+    plugins = build_plugin_host()
+    plugins.require("provider", provider)
+    spec = RunSpec(repo_id="-", provider=provider, host=host, cloud_type=cloud_type, gpu_policy="cheapest")
 
     def no_need(gpu_count: int) -> MemoryEstimate:
         return MemoryEstimate(method="none", gpu_count=gpu_count, per_gpu_bytes=0)
 
-    candidates = host.caller("select_gpu", provider, None)(
+    candidates = plugins.caller("select_gpu", provider, None)(
         spec=spec, estimator=no_need, settings=Settings.load(env_file=env_file)
     )
     print_candidates(candidates or [], None, title=f"GPU types offered by {provider}")

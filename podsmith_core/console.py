@@ -25,6 +25,9 @@ class ConsoleNotifier:
                 return
             print(f"[{event.stage or 'remote'}] {event.message}", flush=True)
             return
+        if event.event == "error":
+            # The command line prints the error itself, as one line with its fix.
+            return
         stream = sys.stderr if event.level == "error" else sys.stdout
         print(f"podsmith: {event.message}", file=stream, flush=True)
 

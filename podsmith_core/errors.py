@@ -12,7 +12,10 @@ class PodsmithError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return f"{self.message} {self.fix}".strip() if self.fix else self.message
+        if not self.fix:
+            return self.message
+        separator = " " if self.message.rstrip().endswith((".", "!", "?", ":")) else ". "
+        return f"{self.message.rstrip()}{separator}{self.fix}"
 
 
 class UsageError(PodsmithError):

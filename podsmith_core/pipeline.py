@@ -171,7 +171,8 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
                 level="error",
                 code="no-gpu-fits",
                 message=f"No GPU offered by {spec.provider!r} fits this run ({rows}).",
-                fix="Lower the memory need (--method lora or qlora, a smaller batch, --no-vllm) or allow more GPUs.",
+                fix="Follow the reason given for each GPU; when it is memory, lower the need "
+                "(--method lora or qlora, a smaller batch, --no-vllm) or allow more GPUs.",
                 source=spec.provider,
             )
         )

@@ -34,7 +34,8 @@ def print_findings(findings: list[Finding], stderr: bool = False) -> None:
         line.append(finding.message)
         if finding.fix:
             line.append(f" {finding.fix}", style="dim")
-        out.print(line)
+        # Soft wrapping keeps each finding one line in files and pipes, so it can be searched.
+        out.print(line, soft_wrap=True)
 
 
 def print_settings(settings: Settings) -> None:
@@ -108,7 +109,8 @@ def print_plan(plan: Plan) -> None:
     if plan.trainer_plan is not None:
         out.print(f"\nTrainer {plan.trainer_plan.trainer}", style="bold", markup=False)
         for key, value in plan.trainer_plan.summary.items():
-            out.print(f"  {key}: {value}", markup=False)
+            if value is not None:
+                out.print(f"  {key}: {value}", markup=False, soft_wrap=True)
         out.print("  files written on the Pod: " + ", ".join(f.path for f in plan.trainer_plan.files), markup=False)
     if plan.estimate is not None:
         out.print()

@@ -81,12 +81,13 @@ def read_env_file(path: Path) -> dict[str, str]:
     from podsmith_core.errors import UsageError
 
     with open(path, encoding="utf-8") as handle:
-        for binding in parse_stream(handle):
-            if binding.error:
-                raise UsageError(
-                    f"Invalid line {binding.original.line} in {path}: it is not KEY=value.",
-                    "Fix or remove that line; quote values that contain spaces or '#'.",
-                )
+        bad = [str(binding.original.line) for binding in parse_stream(handle) if binding.error]
+    if bad:
+        lines = f"line {bad[0]}" if len(bad) == 1 else f"lines {', '.join(bad)}"
+        raise UsageError(
+            f"Invalid {lines} in {path}: not KEY=value, or a quote that is never closed.",
+            "Fix or remove those lines; quote values that contain spaces or '#'.",
+        )
     values = DotEnv(path, interpolate=True).dict()
     return {key: value for key, value in values.items() if value is not None}
 

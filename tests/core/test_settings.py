@@ -97,8 +97,8 @@ def test_cli_error_is_one_redacted_line(tmp_path, monkeypatch):
 
 def test_invalid_env_line_rejected(tmp_path):
     env = tmp_path / ".env"
-    env.write_text("HF_TOKEN=abc123456\nthis is not an assignment\n")
+    env.write_text("HF_TOKEN=abc123456\nthis is not an assignment\nOK=1\nWANDB_API_KEY=\"unclosed\n")
     with pytest.raises(UsageError) as caught:
         Settings.load(environ={}, project_dir=tmp_path)
-    assert caught.value.message == f"Invalid line 2 in {env}: it is not KEY=value."
+    assert caught.value.message == f"Invalid lines 2, 4 in {env}: not KEY=value, or a quote that is never closed."
     assert "abc123456" not in str(caught.value)
