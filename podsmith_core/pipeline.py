@@ -45,6 +45,9 @@ TAIL_LINES = 60
 NOTIFY_FLUSH_DEADLINE_S = 10.0
 # Terminal control sequences (tqdm's cursor-up between nested bars, colours); the Pod's log keeps them.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A Python exception line as a traceback ends it: `ValueError: ...`, `torch.OutOfMemoryError: ...`.
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b:")
+WRAPPER_EXCEPTIONS = ("subprocess.CalledProcessError", "CalledProcessError")
 
 
 class Terminated(BaseException):
@@ -252,9 +255,22 @@ def execute(
         )
 
 
+def _cause_line(lines: list[str]) -> str:
+    """Return the line that best names why a job failed: the last exception that is not a launcher's wrapper.
+
+    `accelerate launch` and TRL's CLI end a failed run with `subprocess.CalledProcessError`, which only says
+    that the child failed; the child's own exception further up names the cause.
+    """
+    exceptions = [line.strip() for line in lines if EXCEPTION_LINE.match(line.strip())]
+    causes = [line for line in exceptions if not line.startswith(WRAPPER_EXCEPTIONS)]
+    if causes or exceptions:
+        return (causes or exceptions)[-1]
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
+
+
 def _job_failed(session: Session, exit_status: int) -> RemoteJobFailed:
-    """Build the error for a failed job: its status, its last output line, and where the full log is."""
-    last = next((line.strip() for line in reversed(session.tail) if line.strip()), "")
+    """Build the error for a failed job: its status, the line naming the cause, and where the full log is."""
+    last = _cause_line(list(session.tail))
     message = f"Training exited with status {exit_status}" + (f": {last}" if last else ".")
     error = RemoteJobFailed(message, exit_status, list(session.tail))
     error.fix = f"The output above shows the cause; the whole log: podsmith logs {session.run_id}"

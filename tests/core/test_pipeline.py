@@ -245,3 +245,18 @@ def test_terminal_escapes_removed_from_events(tmp_path, podsmith_home):
     execute(session, plan, StateStore())
     logged = [event.message for event in notifier.events if event.event == "log"]
     assert logged == ["bar 50%green"]
+
+
+def test_failure_names_the_root_cause():
+    from podsmith_core.pipeline import _cause_line
+
+    tail = [
+        "Traceback (most recent call last):",
+        "RuntimeError: WandbCallback requires wandb to be installed. Run `pip install wandb`.",
+        "Traceback (most recent call last):",
+        "subprocess.CalledProcessError: Command '['python', 'train.py']' returned non-zero exit status 1.",
+        "",
+    ]
+    assert _cause_line(tail) == "RuntimeError: WandbCallback requires wandb to be installed. Run `pip install wandb`."
+    assert _cause_line(["step 1", "killed by the OOM killer", ""]) == "killed by the OOM killer"
+    assert _cause_line(["subprocess.CalledProcessError: Command 'x' returned 2."]).startswith("subprocess.CalledProcessError")
