@@ -162,8 +162,8 @@ class SshTransport(Transport):
                 client.close()
                 raise SshAuthenticationFailed(
                     f"SSH server {self.address} rejected the key {self.key_file or '(agent and default keys)'}: {exc}",
-                    "Make sure the matching public key is in the Pod's authorized_keys (SSH_PUBLIC_KEY), "
-                    "and that SSH_PRIVATE_KEY_PATH names its private half.",
+                    "Put the matching public key in ~/.ssh/authorized_keys on that machine (on Runpod, set "
+                    "SSH_PUBLIC_KEY), and make SSH_PRIVATE_KEY_PATH name its private half.",
                 ) from exc
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 client.close()
