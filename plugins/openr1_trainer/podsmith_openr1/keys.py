@@ -60,20 +60,9 @@ OPENR1_GRPO_CONFIG_FIELDS = frozenset(
     }
 )
 
-# Fields Open R1's `SFTConfig` adds to TRL's; at the pinned commit it has no `wandb_project`.
-OPENR1_SFT_CONFIG_FIELDS = frozenset(
-    {
-        "benchmarks",
-        "callbacks",
-        "chat_template",
-        "system_prompt",
-        "hub_model_revision",
-        "overwrite_hub_revision",
-        "push_to_hub_revision",
-        "wandb_entity",
-        "wandb_run_group",
-    }
-)
+# Fields Open R1's `SFTConfig` adds to TRL's: the same, except that at the pinned commit it has no
+# `wandb_project`.
+OPENR1_SFT_CONFIG_FIELDS = OPENR1_GRPO_CONFIG_FIELDS - {"wandb_project"}
 
 # Keys of one entry of `dataset_mixture.datasets` and of `dataset_mixture` itself.
 MIXTURE_KEYS = frozenset({"datasets", "seed", "test_split_size"})
