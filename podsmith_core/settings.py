@@ -42,6 +42,7 @@ KNOWN_SETTINGS: dict[str, tuple[str | None, str]] = {
     "PODSMITH_SSH_WORKSPACE_ROOT": ("podsmith", "ssh provider: workspace root on the host, relative to home"),
     "PODSMITH_SSH_CONNECT_TIMEOUT_S": ("15", "seconds to keep retrying an SSH connection that is refused"),
     "PODSMITH_RUNPOD_POLL_INTERVAL_S": ("5", "runpod provider: first interval between Pod status polls"),
+    "PODSMITH_RUNPOD_WATCHDOG_MIN": ("15", "runpod provider: minutes without a client heartbeat before a Pod ends itself"),
     "PODSMITH_NOTIFY_LOG_INTERVAL": (None, "minimum seconds between two webhook or Discord log messages"),
 }
 

@@ -34,6 +34,9 @@ echo "job did not start within 10 s" >&2
 exit 98
 """
 
+# Seconds between two touches of `logs/heartbeat` while a client follows a job.
+HEARTBEAT_INTERVAL_S = 60.0
+
 # Stops a job's whole process group: TERM first, KILL after a grace period.
 STOPPER = r"""
 pidfile="$1"; grace="$2"
@@ -61,6 +64,7 @@ class RemoteJob:
         self.log_path = posixpath.join(logs, f"{stage}.log")
         self.status_path = posixpath.join(logs, f"{stage}.status")
         self.pid_path = posixpath.join(logs, f"{stage}.pid")
+        self.heartbeat_path = posixpath.join(logs, "heartbeat")
 
     def launch(self, script_path: str) -> None:
         """Start `script_path` (a path on the Pod) with bash, detached, and return at once."""
@@ -104,8 +108,14 @@ class RemoteJob:
         follower = LogFollower(self.transport, self.log_path, offset=offset, poll_interval=poll_interval)
         self.follower = follower
         state: dict[str, int | None] = {"status": None}
+        next_heartbeat = 0.0
 
         def finished() -> bool:
+            nonlocal next_heartbeat
+            if time.monotonic() >= next_heartbeat:
+                # A Pod-side watchdog (Runpod) terminates the Pod when this file stops changing.
+                self.transport.run(["touch", self.heartbeat_path])
+                next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL_S
             state["status"] = self.exit_status()
             if state["status"] is None and not self.is_running() and not self.transport.exists(self.status_path):
                 # The process group is gone without writing a status: killed with SIGKILL or the host rebooted.

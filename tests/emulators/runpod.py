@@ -99,6 +99,8 @@ class RunpodEmulator:
             "SSH_PUBLIC_KEY": public_key,
             "PODSMITH_RUNPOD_POLL_INTERVAL_S": "0.05",
             "PODSMITH_RUNPOD_RETRY_BASE_S": "0.01",
+            # Banner-only Pods never complete an SSH handshake; the watchdog install gives up quickly there.
+            "PODSMITH_SSH_CONNECT_TIMEOUT_S": "2",
             **extra,
         }
 

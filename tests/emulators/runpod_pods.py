@@ -7,7 +7,9 @@ its `PUBLIC_KEY` env, or a plain TCP server that only sends an SSH banner, for t
 from __future__ import annotations
 
 import getpass
+import os
 import secrets
+import signal
 import socket
 import threading
 import time
@@ -140,9 +142,15 @@ class EmulatedPod:
         self.server = server
 
     def stop_server(self) -> None:
+        """Stop the Pod's sshd and, as a real container stop would, every job started in its workspace."""
         if self.server is not None:
             self.server.stop()
             self.server = None
+        for pid_file in self.workspace.glob("**/logs/*.pid"):
+            try:
+                os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
     def observe(self) -> None:
         """Count one status query and apply the lifecycle knobs that depend on it."""

@@ -90,6 +90,7 @@ def test_missing_public_key_rejected(runpod_emulator: RunpodEmulator, provider, 
 def test_public_key_next_to_private(runpod_emulator: RunpodEmulator, provider, spec, client_key, tmp_path):
     environ = {"RUNPOD_API_KEY": runpod_emulator.api_key, "SSH_PRIVATE_KEY_PATH": str(client_key.private_path)}
     environ["PODSMITH_RUNPOD_POLL_INTERVAL_S"] = "0.05"
+    environ["PODSMITH_SSH_CONNECT_TIMEOUT_S"] = "2"
     settings = Settings.load(environ=environ, project_dir=tmp_path)
     runpod_emulator.pod_behaviour = PodBehaviour(ssh="banner")
 

@@ -129,7 +129,7 @@ class RunpodProvider:
             raise
 
         env = pod_env(ready.pod)
-        return PodHandle(
+        pod = PodHandle(
             pod_id=pod_id,
             name=name,
             provider=PROVIDER,
@@ -141,6 +141,18 @@ class RunpodProvider:
             workspace=env.get("PODSMITH_WORKSPACE", DEFAULT_WORKSPACE),
             data={"adopted": adopted, "image": request["image_name"], "machine_id": ready.pod.get("machineId")},
         )
+        if not spec.keep_pod:
+            self._start_watchdog(pod, settings)
+        return pod
+
+    def _start_watchdog(self, pod: PodHandle, settings: Settings) -> None:
+        """Start the Pod's self-termination watchdog; a failure is logged, since the client still cleans up."""
+        from podsmith_runpod.watchdog import install_watchdog
+
+        try:
+            pod.host_key = install_watchdog(pod, settings)
+        except Exception as exc:  # noqa: BLE001 - the Pod is ready; the core's cleanup still covers it
+            log.warning("Could not start the watchdog on Pod %s: %s", pod.pod_id, exc)
 
     @hookimpl
     def destroy_pod(self, pod: PodHandle, settings: Settings) -> bool | None:
