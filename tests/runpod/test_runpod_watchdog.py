@@ -55,3 +55,18 @@ def test_keep_pod_has_no_watchdog(runpod_emulator: RunpodEmulator, provider, spe
     assert [p.id for p in runpod_emulator.live_pods()] == [pod.pod_id]
     assert not (Path(pod.workspace) / "logs" / "watchdog.pid").exists()
     provider.destroy_pod(pod=pod, settings=settings)
+
+
+def test_watchdog_script_lints(tmp_path):
+    import shutil
+    import subprocess
+
+    from podsmith_runpod.watchdog import SCRIPT
+
+    script = tmp_path / "watchdog.sh"
+    script.write_text(SCRIPT)
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck:
+        result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
