@@ -118,7 +118,7 @@ def run_options(function: Callable) -> Callable:
 
 
 def check_options(function: Callable) -> Callable:
-    """The options of `run`, with --repo-id optional (without it `check` shows only the settings)."""
+    """Add the options of `run` with --repo-id optional: without it, `check` shows only the settings."""
     for option in reversed(_options(repo_id_required=False)):
         function = option(function)
     return function
