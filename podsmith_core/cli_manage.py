@@ -61,8 +61,8 @@ def status(refresh: bool, env_file: str | None, as_json: bool) -> None:
 def reconcile(state, host, settings) -> list[dict[str, Any]]:
     """Ask every installed provider for its podsmith Pods; return the live ones the record does not know.
 
-    A provider that cannot be asked (no key, no host) is skipped with a warning, and its recorded Pods keep
-    their status: only a provider that answered can show that a Pod is gone.
+    A provider that cannot list its Pods (no key, no host) is skipped with a warning, and its recorded Pods
+    keep their status, because only a provider's own list can show that a Pod is gone.
     """
     known = {pod.name: pod for pod in state.pods()}
     orphans = []

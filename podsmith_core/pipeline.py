@@ -153,10 +153,21 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
     if plan.errors:
         raise CheckFailed(plan.errors, plan.findings)
 
+    unknown_need: list[UsageError] = []
+
     def estimator(gpu_count: int, gpu_memory_bytes: int | None = None) -> MemoryEstimate:
-        return session.call(
-            "estimate", spec=spec, facts=facts, gpu_count=gpu_count, gpu_memory_bytes=gpu_memory_bytes
-        )
+        try:
+            return session.call(
+                "estimate", spec=spec, facts=facts, gpu_count=gpu_count, gpu_memory_bytes=gpu_memory_bytes
+            )
+        except UsageError as exc:
+            if not (spec.gpu_type and spec.gpu_count):
+                raise UsageError(
+                    exc.message, "Choose the GPU yourself with --gpu-type and --gpu-count, or use another model."
+                ) from exc
+            # The user picked type and count, so the run goes ahead without a memory check.
+            unknown_need.append(exc)
+            return MemoryEstimate(method="unknown", gpu_count=gpu_count, per_gpu_bytes=0, notes=[exc.message])
 
     plan.candidates = session.call("select_gpu", spec=spec, estimator=estimator) or []
     chosen = plan.chosen
@@ -166,7 +177,15 @@ def make_plan(session: Session, intent: str = "plan") -> Plan:
         try:
             plan.estimate = estimator(chosen.gpu_count, chosen.usable_bytes)
         except UsageError as exc:
+            # The provider ranked without the estimator (a fixed machine), so only the display lacks it.
             findings.append(Finding(level="warning", code="no-estimate", message=exc.message, fix=exc.fix))
+    if unknown_need:
+        findings.append(
+            Finding(
+                level="warning", code="no-estimate", message=unknown_need[0].message,
+                fix=f"--gpu-type {spec.gpu_type} and --gpu-count {spec.gpu_count} are used without a memory check.",
+            )
+        )
     if chosen is None:
         rows = "; ".join(f"{c.gpu_count}x {c.gpu_type_id}: {c.reason}" for c in plan.candidates) or "no GPU offered"
         findings.append(
@@ -258,8 +277,8 @@ def execute(
 def _cause_line(lines: list[str]) -> str:
     """Return the line that best names why a job failed: the last exception that is not a launcher's wrapper.
 
-    `accelerate launch` and TRL's CLI end a failed run with `subprocess.CalledProcessError`, which only says
-    that the child failed; the child's own exception further up names the cause.
+    `accelerate launch` and TRL's CLI end a failed run with `subprocess.CalledProcessError`, which reports
+    only that the child failed. The child's own exception, further up, names the cause.
     """
     exceptions = [line.strip() for line in lines if EXCEPTION_LINE.match(line.strip())]
     causes = [line for line in exceptions if not line.startswith(WRAPPER_EXCEPTIONS)]

@@ -153,7 +153,7 @@ def model_shape(facts: ModelFacts) -> ModelShape:
     if missing:
         raise UsageError(
             f"config.json of {facts.repo_id} has no {', '.join(missing)}, so its memory cannot be estimated.",
-            fix="Pass --method and --gpu-type explicitly, or use a model with a standard transformers config.",
+            fix="Choose the GPU yourself with --gpu-type and --gpu-count, or use a model with a standard config.",
         )
     assert hidden and layers and heads and vocab
 

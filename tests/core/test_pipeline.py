@@ -260,3 +260,27 @@ def test_failure_names_the_root_cause():
     assert _cause_line(tail) == "RuntimeError: WandbCallback requires wandb to be installed. Run `pip install wandb`."
     assert _cause_line(["step 1", "killed by the OOM killer", ""]) == "killed by the OOM killer"
     assert _cause_line(["subprocess.CalledProcessError: Command 'x' returned 2."]).startswith("subprocess.CalledProcessError")
+
+
+def test_unknown_memory_need_needs_forced_gpu(tmp_path, podsmith_home):
+    from podsmith_core.errors import UsageError
+    from podsmith_core.memory.ranking import rank_candidates
+    from podsmith_core.models import GpuOffer
+
+    class Ranking(FakeProvider):
+        @hookimpl
+        def select_gpu(self, spec, estimator):
+            offer = GpuOffer(gpu_type_id="NVIDIA L40S", display_name="L40S", memory_gb=48, price_per_gpu_hour=1.0, stock="High")
+            return rank_candidates([offer], spec, estimator)
+
+    # The model facts have no config, so the core estimator cannot size the run.
+    provider = Ranking(tmp_path / "pods")
+    host = make_host([("fake", provider), ("fake-trainer", FakeTrainer())])
+    with pytest.raises(UsageError) as caught:
+        make_plan(session_for(host))
+    assert "--gpu-type and --gpu-count" in caught.value.fix
+
+    plan = make_plan(session_for(host, gpu_type="NVIDIA L40S", gpu_count=1))
+    assert plan.chosen.gpu_type_id == "NVIDIA L40S"
+    warning = next(finding for finding in plan.findings if finding.code == "no-estimate")
+    assert warning.fix == "--gpu-type NVIDIA L40S and --gpu-count 1 are used without a memory check."
